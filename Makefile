@@ -1,0 +1,47 @@
+# Builds the vecann PostgreSQL extension with PGXS (C++17, g++).
+#   make && make install        build and install into pg_config's PostgreSQL
+#   make installcheck           pg_regress suite against a running server
+#   make unit                   GoogleTest suite of the Postgres-free parts (CMake)
+# The whole test suite, with its own scratch server, is scripts/test.sh.
+
+EXTENSION  = vecann
+EXTVERSION = 0.1.0
+
+MODULE_big = vecann
+OBJS = \
+	src/pg/module.o \
+	src/pg/guard.o \
+	src/type/vector_io.o \
+	src/type/vector_cast.o \
+	src/type/vector_ops.o \
+	src/type/vector_agg.o \
+	src/codec/vector_text.o \
+	src/codec/vector_binary.o \
+	src/kernels/distance.o
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = vector_io vector_ops vector_cast vector_agg
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -Isrc
+PG_CXXFLAGS = -std=c++17 -fPIC -Wno-register -Wno-missing-field-initializers
+SHLIB_LINK  = -lhwy -lstdc++ -lpthread
+
+# No LLVM bitcode for JIT inlining: it would need clang++ to digest Highway.
+override with_llvm = no
+
+EXTRA_CLEAN = build
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+.PHONY: unit
+unit:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build -j2
+	ctest --test-dir build --output-on-failure

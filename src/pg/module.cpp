@@ -1,0 +1,22 @@
+// The extension's entry point: module magic, _PG_init (settings under the
+// reserved `vecann.` prefix) and the introspection function that names the
+// SIMD target chosen at run time.
+#include "kernels/distance.h"
+#include "pg/guard.h"
+
+extern "C" {
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+}
+
+void _PG_init(void) {
+  MarkGUCPrefixReserved("vecann");
+}
+
+// vecann_simd_target() -> text, e.g. "AVX3"
+VECANN_FUNCTION(vecann_simd_target) {
+  PG_RETURN_TEXT_P(cstring_to_text(vecann::kernels::Kernels().target));
+}

@@ -1,0 +1,202 @@
+// Input/output of the `vector` type: text in/out, binary send/recv (pgvector's
+// wire format), typmod parsing and the typmod-enforcing cast vector(n).
+#include <cmath>
+
+#include "codec/vector_binary.h"
+#include "codec/vector_text.h"
+#include "pg/guard.h"
+#include "type/vector.h"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+}
+
+using vecann::codec::kMaxDims;
+using vecann::type::Vector;
+
+namespace vecann::type {
+
+Vector* NewVector(int dims) {
+  size_t size = VectorSize(dims);
+  auto* v = static_cast<Vector*>(palloc0(size));
+  SET_VARSIZE(v, size);
+  v->dim = static_cast<int16>(dims);
+  return v;
+}
+
+void CheckDims(int dims) {
+  if (dims < 1) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
+  }
+  if (dims > kMaxDims) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("vector cannot have more than %d dimensions", kMaxDims)));
+  }
+}
+
+void CheckExpectedDims(int typmod, int dims) {
+  if (typmod != -1 && typmod != dims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", typmod, dims)));
+  }
+}
+
+void CheckSameDims(const Vector* a, const Vector* b) {
+  if (a->dim != b->dim) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+  }
+}
+
+void CheckElementFinite(float value) {
+  if (std::isnan(value)) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in vector")));
+  }
+  if (std::isinf(value)) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: overflow")));
+  }
+}
+
+}  // namespace vecann::type
+
+namespace {
+
+// The literal with the offending character pointed out, for error details.
+const char* PositionHint(const char* text, size_t position) {
+  size_t len = strlen(text);
+  if (position > len) position = len;
+  return psprintf("%.*s>>%s", static_cast<int>(position), text, text + position);
+}
+
+}  // namespace
+
+// vector_in(cstring, oid, int4) -> vector
+VECANN_FUNCTION(vector_in) {
+  const char* text = PG_GETARG_CSTRING(0);
+  int32 typmod = PG_GETARG_INT32(2);
+  float* values = static_cast<float*>(palloc(sizeof(float) * kMaxDims));
+  vecann::codec::TextParseResult r = vecann::codec::ParseVectorText(text, values, kMaxDims);
+  size_t pos = r.position + 1;  // 1-based for people
+  switch (r.error) {
+    case vecann::codec::TextError::kOk:
+      break;
+    case vecann::codec::TextError::kMalformed:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+                      errmsg("vector literal is malformed at position %zu: \"%s\"", pos, text),
+                      errdetail("Expected a literal like \"[1,2.5,-3]\"; the problem is at \"%s\".",
+                                PositionHint(text, r.position))));
+      break;
+    case vecann::codec::TextError::kEmpty:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
+      break;
+    case vecann::codec::TextError::kTooManyDims:
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("vector cannot have more than %d dimensions", kMaxDims)));
+      break;
+    case vecann::codec::TextError::kOutOfRange:
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("value at position %zu is out of range for type vector: \"%s\"", pos, text)));
+      break;
+    case vecann::codec::TextError::kNotFinite:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("NaN and infinity are not allowed in vector (position %zu): \"%s\"", pos, text)));
+      break;
+  }
+  vecann::type::CheckExpectedDims(typmod, r.dims);
+  Vector* v = vecann::type::NewVector(r.dims);
+  memcpy(v->x, values, sizeof(float) * r.dims);
+  pfree(values);
+  PG_RETURN_VECTOR_P(v);
+}
+
+// vector_out(vector) -> cstring
+VECANN_FUNCTION(vector_out) {
+  Vector* v = PG_GETARG_VECTOR_P(0);
+  char* out = static_cast<char*>(palloc(vecann::codec::FormattedVectorMaxBytes(v->dim)));
+  vecann::codec::FormatVectorText(v->x, v->dim, out);
+  PG_FREE_IF_COPY(v, 0);
+  PG_RETURN_CSTRING(out);
+}
+
+// vector_typmod_in(cstring[]) -> int4: the n of vector(n)
+VECANN_FUNCTION(vector_typmod_in) {
+  ArrayType* ta = PG_GETARG_ARRAYTYPE_P(0);
+  int n = 0;
+  int32* tl = ArrayGetIntegerTypmods(ta, &n);
+  if (n != 1) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier"),
+                    errdetail("vector takes one modifier, its number of dimensions: vector(3).")));
+  }
+  if (*tl < 1) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("dimensions for type vector must be at least 1")));
+  }
+  if (*tl > kMaxDims) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("dimensions for type vector cannot exceed %d", kMaxDims)));
+  }
+  PG_RETURN_INT32(*tl);
+}
+
+// vector_recv(internal, oid, int4) -> vector
+VECANN_FUNCTION(vector_recv) {
+  StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
+  int32 typmod = PG_GETARG_INT32(2);
+  const auto* data = reinterpret_cast<const uint8_t*>(buf->data + buf->cursor);
+  size_t len = static_cast<size_t>(buf->len - buf->cursor);
+  float* values = static_cast<float*>(palloc(sizeof(float) * kMaxDims));
+  vecann::codec::BinaryParseResult r = vecann::codec::ParseVectorBinary(data, len, values, kMaxDims);
+  switch (r.error) {
+    case vecann::codec::BinaryError::kOk:
+      break;
+    case vecann::codec::BinaryError::kTruncated:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                      errmsg("binary vector is truncated: %zu bytes, need at least 4", len)));
+      break;
+    case vecann::codec::BinaryError::kBadDims:
+      if (r.dims < 1) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                        errmsg("binary vector has %d dimensions; a vector needs at least 1", r.dims)));
+      }
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("vector cannot have more than %d dimensions", kMaxDims)));
+      break;
+    case vecann::codec::BinaryError::kBadUnused:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                      errmsg("binary vector's reserved field must be 0")));
+      break;
+    case vecann::codec::BinaryError::kLengthMismatch:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                      errmsg("binary vector of %d dimensions must be %zu bytes, not %zu", r.dims,
+                             vecann::codec::BinaryVectorBytes(r.dims), len)));
+      break;
+    case vecann::codec::BinaryError::kNotFinite:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("NaN and infinity are not allowed in vector (element %d)", r.index + 1)));
+      break;
+  }
+  buf->cursor = buf->len;
+  vecann::type::CheckExpectedDims(typmod, r.dims);
+  Vector* v = vecann::type::NewVector(r.dims);
+  memcpy(v->x, values, sizeof(float) * r.dims);
+  pfree(values);
+  PG_RETURN_VECTOR_P(v);
+}
+
+// vector_send(vector) -> bytea
+VECANN_FUNCTION(vector_send) {
+  Vector* v = PG_GETARG_VECTOR_P(0);
+  size_t len = vecann::codec::BinaryVectorBytes(v->dim);
+  bytea* result = static_cast<bytea*>(palloc(VARHDRSZ + len));
+  SET_VARSIZE(result, VARHDRSZ + len);
+  vecann::codec::WriteVectorBinary(v->x, v->dim, reinterpret_cast<uint8_t*>(VARDATA(result)));
+  PG_FREE_IF_COPY(v, 0);
+  PG_RETURN_BYTEA_P(result);
+}
+
+// vector(vector, int4, bool) -> vector: the length coercion behind vector(n)
+VECANN_FUNCTION(vector_typmod_cast) {
+  Vector* v = PG_GETARG_VECTOR_P(0);
+  vecann::type::CheckExpectedDims(PG_GETARG_INT32(1), v->dim);
+  PG_RETURN_VECTOR_P(v);
+}
