@@ -17,7 +17,21 @@ OBJS = \
 	src/type/vector_agg.o \
 	src/codec/vector_text.o \
 	src/codec/vector_binary.o \
-	src/kernels/distance.o
+	src/kernels/distance.o \
+	src/core/hnsw_build.o \
+	src/core/hnsw_graph.o \
+	src/hnsw/handler.o \
+	src/hnsw/settings.o \
+	src/hnsw/facts.o \
+	src/hnsw/tid_set.o \
+	src/hnsw/search.o \
+	src/hnsw/build.o \
+	src/hnsw/insert.o \
+	src/hnsw/scan.o \
+	src/hnsw/vacuum.o \
+	src/hnsw/cost.o \
+	src/hnsw/validate.o \
+	src/hnsw/check.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 

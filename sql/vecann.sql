@@ -174,3 +174,35 @@ CREATE CAST (vector AS real[]) WITH FUNCTION vector_to_float4(vector, integer, b
 CREATE CAST (vector AS double precision[]) WITH FUNCTION vector_to_float8(vector, integer, boolean);
 CREATE CAST (vector AS numeric[]) WITH FUNCTION vector_to_numeric(vector, integer, boolean);
 CREATE CAST (vector AS integer[]) WITH FUNCTION vector_to_int4(vector, integer, boolean);
+
+-- ---- HNSW index access method -------------------------------------------------------
+
+CREATE FUNCTION hnsw_handler(internal) RETURNS index_am_handler
+  AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnsw_handler;
+COMMENT ON ACCESS METHOD hnsw IS 'vecann HNSW index for approximate nearest-neighbour search';
+
+-- Support function 1 is the distance the graph is built on (smaller is
+-- closer); support function 2, when present, asks for vectors to be
+-- normalized before they enter the index (cosine).
+CREATE OPERATOR CLASS vector_l2_ops DEFAULT FOR TYPE vector USING hnsw AS
+  OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops FOR TYPE vector USING hnsw AS
+  OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING hnsw AS
+  OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 vector_negative_inner_product(vector, vector),
+  FUNCTION 2 vector_norm(vector);
+
+-- Reads an HNSW index and its table and reports what it found (see README).
+CREATE FUNCTION hnsw_check(index regclass,
+    OUT nodes bigint, OUT deleted_nodes bigint, OUT reachable_nodes bigint,
+    OUT table_rows bigint, OUT missing_rows bigint, OUT entry_level integer,
+    OUT problems text[])
+  AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION hnsw_check(regclass) FROM PUBLIC;

@@ -1,6 +1,7 @@
-// The extension's entry point: module magic, _PG_init (settings under the
-// reserved `vecann.` prefix) and the introspection function that names the
+// The extension's entry point: module magic, _PG_init (index options, and
+// settings under the reserved `vecann.` prefix) and the introspection function that names the
 // SIMD target chosen at run time.
+#include "hnsw/hnsw.h"
 #include "kernels/distance.h"
 #include "pg/guard.h"
 
@@ -13,6 +14,8 @@ void _PG_init(void);
 }
 
 void _PG_init(void) {
+  vecann::hnsw::RegisterOptions();
+  vecann::hnsw::DefineSettings();
   MarkGUCPrefixReserved("vecann");
 }
 

@@ -1,0 +1,63 @@
+// Multi-threaded in-memory HNSW build over a contiguous vector array, and a
+// plain k-NN search over the result (for tests; the glue searches on disk).
+// No Postgres here: the glue copies the heap's vectors into one array, calls
+// BuildGraph with a poll callback that checks InterruptPending, then writes
+// the graph (hnsw_graph.h) into index pages.
+#ifndef VECANN_CORE_HNSW_BUILD_H_
+#define VECANN_CORE_HNSW_BUILD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/hnsw_graph.h"
+#include "core/hnsw_types.h"
+#include "kernels/distance.h"
+
+namespace vecann::core {
+
+struct BuildOptions {
+  HnswParams params;
+  // Threads inserting nodes, the calling thread included (1 = no extra
+  // thread). Extra threads start with all signals blocked and never call back
+  // into the caller. Values < 1 mean 1; capped at 256 and at n.
+  int threads = 1;
+  // Seed of the level draw. With threads == 1 the graph is a deterministic
+  // function of (vectors, params, seed); with more threads the levels still
+  // are, the links depend on scheduling.
+  uint64_t seed = 0x5eed5eed5eedULL;
+  // Called ONLY on the calling thread: at the start, at least every ~10 ms of
+  // work and at the end, with the number of nodes inserted so far. Returning
+  // true stops the build promptly (threads abandon their current node) and
+  // BuildGraph returns kCancelled. May be null. It must return normally: no
+  // longjmp (ereport) and no exception through the core's frames -- the glue
+  // records the interrupt, returns true, and raises it after BuildGraph.
+  bool (*poll)(void* ctx, size_t nodes_done) = nullptr;
+  void* poll_ctx = nullptr;
+};
+
+// Builds an HNSW graph over vectors[0 .. n*dim) (row i = node i, i < 2^32-1)
+// with the distance `dist` ("smaller is closer"; e.g. squared L2, or negative
+// inner product). Node 0 is the first entry point. The vectors must stay
+// unchanged and alive during the call (the graph does not keep the pointer).
+// On success *out holds the graph (n == 0 gives an empty graph); on any other
+// status *out is empty. Never throws.
+//   kInvalidArgument: out/dist null, vectors null with n > 0, dim == 0,
+//                     m outside [kMinM, kMaxM], ef_construction < 1, n too big.
+//   kOutOfMemory:     an allocation failed.
+//   kCancelled:       poll returned true.
+Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceFn dist,
+                  const BuildOptions& opts, HnswGraph* out);
+
+// k nearest neighbours of `query` in a graph built over `vectors` (same dim and
+// distance as the build): greedy descent through the upper levels, then a
+// best-first search with a candidate list of max(ef, k) at level 0. *out gets
+// up to k candidates (id = row), nearest first. Allocates a visited set of
+// graph.size() entries per call: meant for tests and tools. Never throws.
+Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
+                   kernels::DistanceFn dist, const float* query, size_t k, size_t ef,
+                   std::vector<Candidate>* out);
+
+}  // namespace vecann::core
+
+#endif  // VECANN_CORE_HNSW_BUILD_H_

@@ -1,0 +1,332 @@
+// CREATE INDEX: one heap scan copies the vectors into one array, the
+// Postgres-free core builds the graph in memory with worker threads, and the
+// graph is written to pages without WAL, then WAL-logged once
+// (log_newpage_range). When the vectors and graph would outgrow
+// maintenance_work_mem, what is in memory is written out and the remaining
+// rows are inserted one by one (the aminsert path), with a NOTICE.
+// Also ambuildempty: the init fork of an unlogged index.
+#include <new>
+
+#include "core/hnsw_build.h"
+#include "hnsw/hnsw.h"
+
+extern "C" {
+#include "access/generic_xlog.h"
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/bufmgr.h"
+#include "utils/backend_progress.h"
+#include "utils/memutils.h"
+}
+
+namespace vecann::hnsw {
+namespace {
+
+constexpr int kPhaseLoad = 2, kPhaseGraph = 3, kPhaseWrite = 4;
+
+struct BuildState {
+  Relation index;
+  IndexFacts facts;
+  MemoryContext tuple_cxt;  // reset after each heap tuple
+  // in-memory phase
+  bool in_memory;
+  float* vectors;
+  ItemPointerData* heap_tids;
+  size_t count;
+  size_t capacity;
+  size_t budget;  // maintenance_work_mem in bytes
+  int threads;
+  double indexed;  // rows in the index
+};
+
+void FillMeta(Page page, const IndexFacts& f) {
+  InitPage(page, kPageMeta);
+  HnswMetaData* meta = GetMeta(page);
+  memset(meta, 0, sizeof(*meta));
+  meta->magic = kMagic;
+  meta->version = kFormatVersion;
+  meta->dims = static_cast<uint16>(f.dims);
+  meta->metric = static_cast<uint8>(f.metric);
+  meta->storage = static_cast<uint8>(Storage::kFloat32);
+  meta->m = static_cast<uint16>(f.m);
+  meta->ef_construction = static_cast<uint16>(f.ef_construction);
+  ItemPointerSetInvalid(&meta->entry);
+  meta->entry_level = -1;
+  meta->max_level = static_cast<uint16>(f.max_level);
+  // Keep the metadata out of the "hole" that full-page images leave out.
+  reinterpret_cast<PageHeader>(page)->pd_lower =
+      static_cast<LocationIndex>(reinterpret_cast<char*>(meta) + sizeof(HnswMetaData) - reinterpret_cast<char*>(page));
+}
+
+// The facts a new index will have, from its column, options and opclass.
+IndexFacts NewFacts(Relation index) {
+  IndexFacts f;
+  memset(&f, 0, sizeof(f));
+  f.dims = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+  if (f.dims < 1) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
+                    errhint("Declare the column as vector(n), or index an expression such as (embedding::vector(3)).")));
+  }
+  GetBuildParams(index, &f.m, &f.ef_construction);
+  f.metric = MetricOfOpclass(index);
+  int limit = MaxDimsForM(f.m);
+  if (f.dims > limit) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("vector of %d dimensions is too large for an hnsw index with m = %d", f.dims, f.m),
+                    errdetail("A graph node must fit in one %d-byte page: at most %d dimensions at m = %d.", BLCKSZ,
+                              limit, f.m)));
+  }
+  f.max_level = MaxLevelForDims(f.dims, f.m);
+  f.entry_level = -1;
+  ItemPointerSetInvalid(&f.entry);
+  f.distance = DistanceFor(f.metric);
+  return f;
+}
+
+void WriteMetaPage(Relation index, ForkNumber fork, const IndexFacts& f, bool wal) {
+  Buffer buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  START_CRIT_SECTION();
+  FillMeta(BufferGetPage(buf), f);
+  MarkBufferDirty(buf);
+  // The init fork of an unlogged index is WAL-logged even though the index is not.
+  if (wal) log_newpage_buffer(buf, true);
+  END_CRIT_SECTION();
+  UnlockReleaseBuffer(buf);
+}
+
+// Polled by the core on this thread while it builds: reports progress and
+// asks the core to stop when the query is being cancelled or the backend is
+// terminating (the error itself is raised after the core has returned).
+bool PollBuild(void*, size_t done) {
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(done));
+  return InterruptPending && (QueryCancelPending || ProcDiePending);
+}
+
+void DeleteGraph(void* graph) { delete static_cast<core::HnswGraph*>(graph); }
+
+// Writes the in-memory graph to node pages (block 1 on) and the entry point
+// to the metapage. Pages are not WAL-logged here (see Build).
+void WriteGraph(BuildState* st, const core::HnswGraph& g) {
+  const IndexFacts& f = st->facts;
+  size_t n = g.size();
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseWrite);
+  // Place every node first, so links can name their targets' TIDs.
+  auto* tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * n));
+  BlockNumber block = kMetaBlock + 1;
+  OffsetNumber off = FirstOffsetNumber;
+  size_t used = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int level = g.level(static_cast<uint32>(i));
+    if (level > f.max_level) level = f.max_level;
+    size_t need = MAXALIGN(NodeTupleSize(f.dims, f.m, level)) + sizeof(ItemIdData);
+    if (used + need > NodePageCapacity()) {
+      ++block;
+      off = FirstOffsetNumber;
+      used = 0;
+    }
+    ItemPointerSet(&tids[i], block, off++);
+    used += need;
+  }
+
+  auto* node = static_cast<NodeHeader*>(palloc(NodeTupleSize(f.dims, f.m, f.max_level)));
+  Buffer buf = InvalidBuffer;
+  for (size_t i = 0; i < n; ++i) {
+    if (buf == InvalidBuffer || BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&tids[i])) {
+      if (buf != InvalidBuffer) {
+        MarkBufferDirty(buf);
+        UnlockReleaseBuffer(buf);
+      }
+      CHECK_FOR_INTERRUPTS();
+      buf = ReadBufferExtended(st->index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+      LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+      InitPage(BufferGetPage(buf), kPageNodes);
+    }
+    auto id = static_cast<uint32>(i);
+    int level = g.level(id) > f.max_level ? f.max_level : g.level(id);
+    node->heap_tid = st->heap_tids[i];
+    node->level = static_cast<uint8>(level);
+    node->flags = 0;
+    memcpy(NodeVector(node), st->vectors + i * f.dims, VectorBytes(f.dims));
+    ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+    for (int l = 0; l <= level; ++l) {
+      int count;
+      const uint32* nb = g.neighbors(id, l, &count);
+      ItemPointerData* dst = slots + LevelSlotStart(f.m, l);
+      for (int k = 0; k < LevelSlotCount(f.m, l); ++k) {
+        if (k < count) {
+          dst[k] = tids[nb[k]];
+        } else {
+          ItemPointerSetInvalid(&dst[k]);
+        }
+      }
+    }
+    Size size = NodeTupleSize(f.dims, f.m, level);
+    if (PageAddItem(BufferGetPage(buf), (Item)node, size, ItemPointerGetOffsetNumber(&tids[i]), false, false) ==
+        InvalidOffsetNumber) {
+      elog(ERROR, "failed to add node to index \"%s\"", RelationGetRelationName(st->index));
+    }
+  }
+  if (buf != InvalidBuffer) {
+    MarkBufferDirty(buf);
+    UnlockReleaseBuffer(buf);
+  }
+
+  uint32 entry = g.entry_point();
+  if (entry != core::kInvalidId) {
+    Buffer meta = ReadBuffer(st->index, kMetaBlock);
+    LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
+    HnswMetaData* m = GetMeta(BufferGetPage(meta));
+    m->entry = tids[entry];
+    m->entry_level = static_cast<int16>(g.max_level() > f.max_level ? f.max_level : g.max_level());
+    MarkBufferDirty(meta);
+    UnlockReleaseBuffer(meta);
+  }
+  pfree(node);
+  pfree(tids);
+}
+
+// Builds the graph of the vectors collected so far and writes it out.
+void BuildInMemory(BuildState* st) {
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseGraph);
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, static_cast<int64>(st->count));
+  auto* graph = new (std::nothrow) core::HnswGraph();
+  if (!graph) ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+  // Freed with the build's memory context, on success or error alike.
+  auto* cb = static_cast<MemoryContextCallback*>(palloc(sizeof(MemoryContextCallback)));
+  cb->func = DeleteGraph;
+  cb->arg = graph;
+  MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+
+  core::BuildOptions opts;
+  opts.params.m = st->facts.m;
+  opts.params.ef_construction = st->facts.ef_construction;
+  opts.threads = st->threads;
+  opts.poll = PollBuild;
+  opts.poll_ctx = st;
+  core::Status status =
+      core::BuildGraph(st->vectors, st->count, static_cast<size_t>(st->facts.dims), st->facts.distance, opts, graph);
+  if (status == core::Status::kCancelled) {
+    CHECK_FOR_INTERRUPTS();
+    ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("hnsw index build was interrupted")));
+  }
+  if (status != core::Status::kOk) {
+    ereport(ERROR, (errcode(status == core::Status::kOutOfMemory ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR),
+                    errmsg("hnsw graph build failed: %s", core::StatusName(status))));
+  }
+  WriteGraph(st, *graph);
+}
+
+void LeaveMemory(BuildState* st, size_t would_need) {
+  ereport(NOTICE, (errmsg("hnsw graph no longer fits into maintenance_work_mem after %zu tuples", st->count),
+                   errdetail("Building will take significantly more time."),
+                   errhint("Increase maintenance_work_mem to at least %zu MB to speed up builds of this size.",
+                           would_need / (1024 * 1024) + 1)));
+  BuildInMemory(st);
+  pfree(st->vectors);
+  pfree(st->heap_tids);
+  st->vectors = nullptr;
+  st->heap_tids = nullptr;
+  st->in_memory = false;
+  ReadFacts(st->index, &st->facts);
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
+}
+
+void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {
+  auto* st = static_cast<BuildState*>(arg);
+  if (isnull[0]) return;
+  MemoryContext old = MemoryContextSwitchTo(st->tuple_cxt);
+  auto* v = type::DatumGetVector(values[0]);
+  int dims = st->facts.dims;
+  if (v->dim != dims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", dims, v->dim)));
+  }
+  if (st->in_memory) {
+    MemoryContextSwitchTo(old);
+    if (st->count == st->capacity) {
+      size_t next = st->capacity * 2;
+      size_t need = core::HnswGraph::EstimateBytes(next, dims, st->facts.m, st->threads);
+      if (need > st->budget) {
+        // Stop growing: use what fits, then finish the slow way.
+        size_t fits = st->capacity;
+        while (fits < next && core::HnswGraph::EstimateBytes(fits + 1, dims, st->facts.m, st->threads) <= st->budget) ++fits;
+        if (fits == st->capacity) {
+          LeaveMemory(st, core::HnswGraph::EstimateBytes(st->count * 2, dims, st->facts.m, st->threads));
+        } else {
+          next = fits;
+        }
+      }
+      if (st->in_memory) {
+        st->vectors = static_cast<float*>(repalloc_huge(st->vectors, sizeof(float) * dims * next));
+        st->heap_tids = static_cast<ItemPointerData*>(repalloc_huge(st->heap_tids, sizeof(ItemPointerData) * next));
+        st->capacity = next;
+      }
+    }
+  }
+  if (st->in_memory) {
+    if (PrepareVector(st->facts.metric, v, st->vectors + st->count * dims)) {
+      st->heap_tids[st->count++] = *tid;
+      st->indexed += 1;
+    }
+  } else {
+    MemoryContextSwitchTo(st->tuple_cxt);
+    auto* prepared = static_cast<float*>(palloc(VectorBytes(dims)));
+    if (PrepareVector(st->facts.metric, v, prepared)) {
+      InsertNode(index, st->facts, prepared, tid);
+      ReadFacts(index, &st->facts);
+      st->indexed += 1;
+    }
+    MemoryContextSwitchTo(old);
+  }
+  MemoryContextReset(st->tuple_cxt);
+}
+
+}  // namespace
+
+IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info) {
+  if (RelationGetNumberOfBlocks(index) != 0) {
+    elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+  }
+  MemoryContext build_cxt = AllocSetContextCreate(CurrentMemoryContext, "vecann hnsw build", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(build_cxt);
+
+  BuildState st;
+  memset(&st, 0, sizeof(st));
+  st.index = index;
+  st.facts = NewFacts(index);
+  st.tuple_cxt = AllocSetContextCreate(build_cxt, "vecann hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
+  st.in_memory = true;
+  st.capacity = 1024;
+  st.vectors = static_cast<float*>(MemoryContextAllocHuge(build_cxt, sizeof(float) * st.facts.dims * st.capacity));
+  st.heap_tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(build_cxt, sizeof(ItemPointerData) * st.capacity));
+  st.budget = static_cast<size_t>(maintenance_work_mem) * 1024;
+  st.threads = build_threads > 0 ? build_threads : max_parallel_maintenance_workers + 1;
+  if (st.threads < 1) st.threads = 1;
+
+  WriteMetaPage(index, MAIN_FORKNUM, st.facts, false);
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
+  double heap_tuples = table_index_build_scan(heap, index, info, true, true, BuildCallback, &st, nullptr);
+  if (st.in_memory) BuildInMemory(&st);
+
+  if (RelationNeedsWAL(index)) {
+    log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+  }
+  MemoryContextSwitchTo(old);
+  double indexed = st.indexed;
+  MemoryContextDelete(build_cxt);
+
+  auto* result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
+  result->heap_tuples = heap_tuples;
+  result->index_tuples = indexed;
+  return result;
+}
+
+void BuildEmpty(Relation index) {
+  IndexFacts f = NewFacts(index);
+  WriteMetaPage(index, INIT_FORKNUM, f, true);
+}
+
+}  // namespace vecann::hnsw

@@ -1,0 +1,115 @@
+// The HNSW access method's handler (the IndexAmRoutine Postgres calls through)
+// and its index options, m and ef_construction.
+#include "hnsw/hnsw.h"
+#include "pg/guard.h"
+
+extern "C" {
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+}
+
+namespace vecann::hnsw {
+
+static relopt_kind options_kind;
+
+void RegisterOptions() {
+  options_kind = add_reloption_kind();
+  add_int_reloption(options_kind, "m", "Links per graph node (2*m on the bottom level).", kDefaultM, kMinM,
+                    kMaxM, AccessExclusiveLock);
+  add_int_reloption(options_kind, "ef_construction", "Candidate list size while building the graph.",
+                    kDefaultEfConstruction, kMinEfConstruction, kMaxEfConstruction, AccessExclusiveLock);
+}
+
+bytea* ParseOptions(Datum reloptions, bool validate) {
+  static const relopt_parse_elt table[] = {
+      {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
+      {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+  };
+  return static_cast<bytea*>(
+      build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, lengthof(table)));
+}
+
+void GetBuildParams(Relation index, int* m, int* ef_construction) {
+  auto* opts = reinterpret_cast<Options*>(index->rd_options);
+  *m = opts ? opts->m : kDefaultM;
+  *ef_construction = opts ? opts->ef_construction : kDefaultEfConstruction;
+  if (*ef_construction < 2 * *m) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ef_construction must be at least 2 * m (%d), not %d", 2 * *m, *ef_construction)));
+  }
+}
+
+namespace {
+
+// Exceptions never reach these: every C++ call below them is noexcept or
+// caught where it is made (see pg/guard.h); they are plain C callbacks.
+bytea* AmOptions(Datum reloptions, bool validate) { return ParseOptions(reloptions, validate); }
+
+char* AmBuildPhaseName(int64 phase) {
+  switch (phase) {
+    case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+      return const_cast<char*>("initializing");
+    case 2:
+      return const_cast<char*>("loading tuples");
+    case 3:
+      return const_cast<char*>("building graph");
+    case 4:
+      return const_cast<char*>("writing pages");
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+}  // namespace vecann::hnsw
+
+// hnsw_handler(internal) -> index_am_handler
+VECANN_FUNCTION(hnsw_handler) {
+  using namespace vecann::hnsw;
+  IndexAmRoutine* am = makeNode(IndexAmRoutine);
+  am->amstrategies = 0;
+  am->amsupport = 2;  // 1: distance, 2: norm (normalize before indexing, for cosine)
+  am->amoptsprocnum = 0;
+  am->amcanorder = false;
+  am->amcanorderbyop = true;
+  am->amcanbackward = false;
+  am->amcanunique = false;
+  am->amcanmulticol = false;
+  am->amoptionalkey = true;
+  am->amsearcharray = false;
+  am->amsearchnulls = false;
+  am->amstorage = false;
+  am->amclusterable = false;
+  am->ampredlocks = false;
+  am->amcanparallel = false;
+  am->amcaninclude = false;
+  am->amusemaintenanceworkmem = false;
+  am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+  am->amkeytype = InvalidOid;
+
+  am->ambuild = Build;
+  am->ambuildempty = BuildEmpty;
+  am->aminsert = Insert;
+  am->ambulkdelete = BulkDelete;
+  am->amvacuumcleanup = VacuumCleanup;
+  am->amcanreturn = nullptr;
+  am->amcostestimate = CostEstimate;
+  am->amoptions = AmOptions;
+  am->amproperty = nullptr;
+  am->ambuildphasename = AmBuildPhaseName;
+  am->amvalidate = Validate;
+  am->amadjustmembers = nullptr;
+  am->ambeginscan = BeginScan;
+  am->amrescan = Rescan;
+  am->amgettuple = GetTuple;
+  am->amgetbitmap = nullptr;
+  am->amendscan = EndScan;
+  am->ammarkpos = nullptr;
+  am->amrestrpos = nullptr;
+  am->amestimateparallelscan = nullptr;
+  am->aminitparallelscan = nullptr;
+  am->amparallelrescan = nullptr;
+  PG_RETURN_POINTER(am);
+}

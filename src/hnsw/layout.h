@@ -1,0 +1,141 @@
+// On-disk layout of a vecann HNSW index (all pages are ordinary Postgres
+// buffer pages; the last bytes of each page, its special space, say what it is).
+//
+// Block 0, the metapage: HnswMetaData below, behind the page header.
+//
+// Blocks 1.., node pages: one item per graph node, each item a node tuple
+// holding everything a search needs to visit the node, so that visiting costs
+// one buffer access (pin, share lock, copy, unlock):
+//
+//   offset  size             field
+//   0       6                heap TID of the row (ItemPointerData)
+//   6       1                level L of the node (0..kMaxLevel)
+//   7       1                flags (kNodeDeleted: the row is gone; the node
+//                            stays as a waypoint until vacuum repairs the graph)
+//   8       4*dims           the vector, float32 (the metapage's storage
+//                            format says how vectors are stored; float32 now)
+//   ...     6*(2m + L*m)     neighbour slots: 2m for level 0, then m for each
+//                            level 1..L; each an index TID (block, offset) of
+//                            another node tuple, unused slots invalid
+//
+// Item sizes are rounded up to MAXALIGN (8) by the page. Sizes at m = 16:
+//   128-d, level 0:   8 + 512 + 192  = 712 bytes  -> 11 nodes per 8 KB page
+//   128-d, level 1:   712 + 96       = 808 bytes
+//   1536-d, level 0:  8 + 6144 + 192 = 6344 bytes -> 1 node per page
+// The largest vector that fits is limited by the level-0 node alone
+// (MaxDimsForM: 1988 dims at m = 16); a node drawn a level too high for the
+// page is given the highest level that fits (MaxLevelForDims), which only
+// flattens the top of the hierarchy, never breaks it.
+#ifndef VECANN_HNSW_LAYOUT_H_
+#define VECANN_HNSW_LAYOUT_H_
+
+#include "pg/pg_headers.h"
+
+extern "C" {
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+}
+
+namespace vecann::hnsw {
+
+constexpr uint32 kMagic = 0x56414E4E;  // "VANN"
+constexpr uint32 kFormatVersion = 1;
+constexpr BlockNumber kMetaBlock = 0;
+
+// Page types, kept in the special space.
+constexpr uint16 kPageMeta = 0xA701;
+constexpr uint16 kPageNodes = 0xA702;
+
+struct PageOpaque {
+  uint16 page_type;
+  uint16 unused;
+};
+
+// How the index compares vectors (fixed at build from the opclass).
+enum class Metric : uint8 {
+  kL2 = 1,            // squared L2 inside; <-> reports its square root
+  kInnerProduct = 2,  // negative inner product (<#>)
+  kCosine = 3,        // vectors normalized on the way in; 1 - dot
+};
+
+// How vectors are stored in node tuples. Only float32 exists now; quantized
+// forms get new values without changing the format version.
+enum class Storage : uint8 { kFloat32 = 1 };
+
+struct HnswMetaData {
+  uint32 magic;
+  uint32 version;
+  uint16 dims;
+  uint8 metric;   // Metric
+  uint8 storage;  // Storage
+  uint16 m;
+  uint16 ef_construction;
+  ItemPointerData entry;  // entry point node, invalid when the index is empty
+  int16 entry_level;      // its level, -1 when empty
+  uint16 max_level;       // highest level a node of this index may have
+};
+
+constexpr uint8 kNodeDeleted = 0x01;
+
+struct NodeHeader {
+  ItemPointerData heap_tid;
+  uint8 level;
+  uint8 flags;
+  // float vector[dims], then neighbour slots (see the file comment)
+};
+static_assert(sizeof(NodeHeader) == 8, "node header must be 8 bytes");
+
+inline size_t VectorBytes(int dims) { return sizeof(float) * static_cast<size_t>(dims); }
+
+// Neighbour slots of a node of `level`: 2m + level*m.
+inline int NodeSlots(int m, int level) { return 2 * m + level * m; }
+
+// First slot of `level`'s neighbour list, and its length.
+inline int LevelSlotStart(int m, int level) { return level == 0 ? 0 : 2 * m + (level - 1) * m; }
+inline int LevelSlotCount(int m, int level) { return level == 0 ? 2 * m : m; }
+
+inline size_t NodeTupleSize(int dims, int m, int level) {
+  return sizeof(NodeHeader) + VectorBytes(dims) + sizeof(ItemPointerData) * static_cast<size_t>(NodeSlots(m, level));
+}
+
+inline float* NodeVector(NodeHeader* n) { return reinterpret_cast<float*>(reinterpret_cast<char*>(n) + sizeof(NodeHeader)); }
+inline const float* NodeVector(const NodeHeader* n) {
+  return reinterpret_cast<const float*>(reinterpret_cast<const char*>(n) + sizeof(NodeHeader));
+}
+inline ItemPointerData* NodeSlotsPtr(NodeHeader* n, int dims) {
+  return reinterpret_cast<ItemPointerData*>(reinterpret_cast<char*>(n) + sizeof(NodeHeader) + VectorBytes(dims));
+}
+inline const ItemPointerData* NodeSlotsPtr(const NodeHeader* n, int dims) {
+  return reinterpret_cast<const ItemPointerData*>(reinterpret_cast<const char*>(n) + sizeof(NodeHeader) +
+                                                  VectorBytes(dims));
+}
+
+// Bytes a node page offers to items (each item also costs an ItemIdData).
+inline size_t NodePageCapacity() {
+  return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque));
+}
+
+inline bool NodeFits(int dims, int m, int level) {
+  return MAXALIGN(NodeTupleSize(dims, m, level)) + sizeof(ItemIdData) <= NodePageCapacity();
+}
+
+// Largest number of dimensions whose level-0 node fits a page at this m.
+inline int MaxDimsForM(int m) {
+  size_t item_room = (NodePageCapacity() - sizeof(ItemIdData)) & ~static_cast<size_t>(MAXIMUM_ALIGNOF - 1);
+  size_t fixed = sizeof(NodeHeader) + sizeof(ItemPointerData) * static_cast<size_t>(2 * m);
+  return item_room > fixed ? static_cast<int>((item_room - fixed) / sizeof(float)) : 0;
+}
+
+// Highest level a node can have and still fit a page (capped by the core's).
+int MaxLevelForDims(int dims, int m);
+
+inline PageOpaque* GetOpaque(Page page) { return reinterpret_cast<PageOpaque*>(PageGetSpecialPointer(page)); }
+
+inline HnswMetaData* GetMeta(Page page) { return reinterpret_cast<HnswMetaData*>(PageGetContents(page)); }
+
+// Initializes an empty page of the given type.
+void InitPage(Page page, uint16 page_type);
+
+}  // namespace vecann::hnsw
+
+#endif  // VECANN_HNSW_LAYOUT_H_

@@ -1,0 +1,202 @@
+// Best-first search over the on-disk graph (see search.h).
+#include "hnsw/search.h"
+
+#include <algorithm>
+
+extern "C" {
+#include "storage/bufmgr.h"
+}
+
+namespace vecann::hnsw {
+namespace {
+
+constexpr size_t kArenaChunk = 64 * 1024;
+
+void* ArenaAlloc(DiskSearch* s, size_t bytes) {
+  bytes = MAXALIGN(bytes);
+  if (bytes > s->arena_left) {
+    size_t chunk = bytes > kArenaChunk ? bytes : kArenaChunk;
+    s->arena = static_cast<char*>(MemoryContextAlloc(s->cxt, chunk));
+    s->arena_left = chunk;
+  }
+  void* p = s->arena;
+  s->arena += bytes;
+  s->arena_left -= bytes;
+  return p;
+}
+
+// Makes room for one more element in a growable candidate array.
+void Reserve(DiskSearch* s, core::Candidate** array, uint32 count, uint32* capacity) {
+  if (count < *capacity) return;
+  uint32 next = *capacity ? *capacity * 2 : 256;
+  *array = *array ? static_cast<core::Candidate*>(repalloc_huge(*array, sizeof(core::Candidate) * next))
+                  : static_cast<core::Candidate*>(MemoryContextAllocHuge(s->cxt, sizeof(core::Candidate) * next));
+  *capacity = next;
+}
+
+void PushMin(DiskSearch* s, core::Candidate** heap, uint32* n, uint32* capacity, core::Candidate c) {
+  Reserve(s, heap, *n, capacity);
+  (*heap)[(*n)++] = c;
+  std::push_heap(*heap, *heap + *n, core::CandidateGreater());
+}
+
+core::Candidate PopMin(core::Candidate* heap, uint32* n) {
+  std::pop_heap(heap, heap + *n, core::CandidateGreater());
+  return heap[--*n];
+}
+
+void PushMax(DiskSearch* s, core::Candidate c) {
+  Reserve(s, &s->results, s->nresults, &s->results_capacity);
+  s->results[s->nresults++] = c;
+  std::push_heap(s->results, s->results + s->nresults, core::CandidateLess());
+}
+
+core::Candidate PopMax(DiskSearch* s) {
+  std::pop_heap(s->results, s->results + s->nresults, core::CandidateLess());
+  return s->results[--s->nresults];
+}
+
+// Reads the node at tid, records it in the found-node table; returns its index.
+uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
+  const IndexFacts& f = *s->facts;
+  if (s->nnodes == s->nodes_capacity) {
+    uint32 next = s->nodes_capacity ? s->nodes_capacity * 2 : 256;
+    s->nodes = s->nodes ? static_cast<FoundNode*>(repalloc_huge(s->nodes, sizeof(FoundNode) * next))
+                        : static_cast<FoundNode*>(MemoryContextAllocHuge(s->cxt, sizeof(FoundNode) * next));
+    s->nodes_capacity = next;
+  }
+  uint32 id = s->nnodes++;
+  FoundNode* found = &s->nodes[id];
+  int slots = LevelSlotCount(f.m, s->level);
+  found->tid = *tid;
+  found->links = static_cast<ItemPointerData*>(ArenaAlloc(s, sizeof(ItemPointerData) * slots));
+  found->vector = s->keep_vectors ? static_cast<float*>(ArenaAlloc(s, VectorBytes(f.dims))) : nullptr;
+
+  Buffer buf = ReadBuffer(s->index, ItemPointerGetBlockNumber(tid));
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  const NodeHeader* node = NodeOnPage(s->index, BufferGetPage(buf), const_cast<ItemPointer>(tid));
+  const float* vec = NodeVector(node);
+  found->distance = f.distance(s->query, vec, static_cast<size_t>(f.dims));
+  found->heap_tid = node->heap_tid;
+  found->level = node->level;
+  found->deleted = (node->flags & kNodeDeleted) != 0;
+  uint16 nlinks = 0;
+  if (node->level >= s->level) {
+    const ItemPointerData* src = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, s->level);
+    for (int i = 0; i < slots; ++i) {
+      if (ItemPointerIsValid(&src[i])) found->links[nlinks++] = src[i];
+    }
+  }
+  found->nlinks = nlinks;
+  if (found->vector) memcpy(found->vector, vec, VectorBytes(f.dims));
+  UnlockReleaseBuffer(buf);
+
+  if (s->level == 0) ++s->level0_visits;
+  return id;
+}
+
+// Offers a newly found node to the batch's results (or to the spill).
+void Offer(DiskSearch* s, core::Candidate c, int ef) {
+  if (s->nresults < static_cast<uint32>(ef) || core::CandidateLess()(c, s->results[0])) {
+    PushMax(s, c);
+    if (s->nresults > static_cast<uint32>(ef)) {
+      PushMin(s, &s->spill, &s->nspill, &s->spill_capacity, PopMax(s));
+    }
+  } else {
+    PushMin(s, &s->spill, &s->nspill, &s->spill_capacity, c);
+  }
+}
+
+}  // namespace
+
+NodeHeader* NodeOnPage(Relation index, Page page, ItemPointer tid) {
+  OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+  if (GetOpaque(page)->page_type != kPageNodes || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+      !ItemIdIsNormal(PageGetItemId(page, off))) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("index \"%s\" links to a missing node (%u,%u)", RelationGetRelationName(index),
+                           ItemPointerGetBlockNumber(tid), off),
+                    errhint("REINDEX it.")));
+  }
+  return reinterpret_cast<NodeHeader*>(PageGetItem(page, PageGetItemId(page, off)));
+}
+
+void SearchInit(DiskSearch* s, Relation index, const IndexFacts* facts, const float* query, bool keep_vectors,
+                MemoryContext cxt) {
+  memset(s, 0, sizeof(*s));
+  s->index = index;
+  s->facts = facts;
+  s->query = query;
+  s->keep_vectors = keep_vectors;
+  s->cxt = cxt;
+  TidSetInit(&s->visited, 1024, false, cxt);
+}
+
+void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries) {
+  s->level = level;
+  s->nfrontier = s->nresults = s->nspill = 0;
+  TidSetClear(&s->visited);
+  for (int i = 0; i < nentries; ++i) {
+    if (!TidSetAdd(&s->visited, &entries[i])) continue;
+    uint32 id = Visit(s, &entries[i]);
+    core::Candidate c{s->nodes[id].distance, id};
+    PushMin(s, &s->frontier, &s->nfrontier, &s->frontier_capacity, c);
+    PushMin(s, &s->spill, &s->nspill, &s->spill_capacity, c);
+  }
+}
+
+int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
+  // The nearest nodes left over from earlier batches come first.
+  while (s->nresults < static_cast<uint32>(ef) && s->nspill > 0) PushMax(s, PopMin(s->spill, &s->nspill));
+
+  while (s->nfrontier > 0) {
+    core::Candidate nearest = s->frontier[0];
+    if (s->nresults >= static_cast<uint32>(ef) && core::CandidateLess()(s->results[0], nearest)) break;
+    PopMin(s->frontier, &s->nfrontier);
+    // Visit() may grow s->nodes: index it afresh after each call.
+    for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
+      ItemPointerData next = s->nodes[nearest.id].links[i];
+      if (!TidSetAdd(&s->visited, &next)) continue;
+      uint32 id = Visit(s, &next);
+      core::Candidate c{s->nodes[id].distance, id};
+      PushMin(s, &s->frontier, &s->nfrontier, &s->frontier_capacity, c);
+      Offer(s, c, ef);
+    }
+  }
+
+  int n = static_cast<int>(s->nresults);
+  std::sort_heap(s->results, s->results + n, core::CandidateLess());
+  memcpy(out, s->results, sizeof(core::Candidate) * n);
+  s->nresults = 0;
+  return n;
+}
+
+ItemPointerData SearchDescend(DiskSearch* s, int target) {
+  ItemPointerData current = s->facts->entry;
+  core::Candidate best;
+  for (int level = s->facts->entry_level; level > target; --level) {
+    SearchStartLayer(s, level, &current, 1);
+    if (SearchBatch(s, 1, &best) > 0) current = s->nodes[best.id].tid;
+  }
+  return current;
+}
+
+int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,
+             ItemPointerData* links, NodeHeader* header) {
+  Buffer buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  const NodeHeader* node = NodeOnPage(index, BufferGetPage(buf), tid);
+  if (header) *header = *node;
+  if (vector) memcpy(vector, NodeVector(node), VectorBytes(facts.dims));
+  int n = 0;
+  if (links && node->level >= level) {
+    const ItemPointerData* src = NodeSlotsPtr(node, facts.dims) + LevelSlotStart(facts.m, level);
+    for (int i = 0; i < LevelSlotCount(facts.m, level); ++i) {
+      if (ItemPointerIsValid(&src[i])) links[n++] = src[i];
+    }
+  }
+  UnlockReleaseBuffer(buf);
+  return n;
+}
+
+}  // namespace vecann::hnsw

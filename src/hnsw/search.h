@@ -1,0 +1,92 @@
+// Best-first search over the on-disk graph, shared by index scans and inserts.
+//
+// Visiting a node costs one buffer access: pin, share-lock, compute the
+// distance to the query straight from the page, copy the node's heap TID, its
+// neighbour list at the searched level (and its vector, for inserts), unlock.
+// Everything a search finds lives in its memory context (no allocation per
+// node beyond bump allocation); every local is trivially destructible, so any
+// Postgres call here may ereport safely.
+//
+// A layer search keeps three heaps of (distance, node) candidates:
+//   frontier  min-heap of nodes whose neighbours are not yet expanded
+//   results   max-heap of the best `ef` nodes of the current batch
+//   spill     min-heap of nodes pushed out of `results` (kept for later batches)
+// SearchBatch() is the classic HNSW layer search (stop when the nearest
+// unexpanded node is farther than the worst of `ef` results). Calling it again
+// continues where it stopped: `results` is refilled from `spill` and the
+// frontier is expanded further, so a scan can return more rows than ef.
+#ifndef VECANN_HNSW_SEARCH_H_
+#define VECANN_HNSW_SEARCH_H_
+
+#include "core/hnsw_types.h"
+#include "hnsw/hnsw.h"
+#include "hnsw/tid_set.h"
+
+namespace vecann::hnsw {
+
+// A node found by a search.
+struct FoundNode {
+  ItemPointerData tid;       // the node tuple
+  ItemPointerData heap_tid;  // the row it indexes
+  float distance;            // internal distance to the query
+  uint8 level;
+  bool deleted;
+  uint16 nlinks;             // valid entries in `links`
+  ItemPointerData* links;    // neighbours at the level this node was visited on
+  float* vector;             // its vector (searches that keep vectors only)
+};
+
+struct DiskSearch {
+  Relation index;
+  const IndexFacts* facts;
+  const float* query;
+  bool keep_vectors;
+  MemoryContext cxt;
+
+  FoundNode* nodes;
+  uint32 nnodes;
+  uint32 nodes_capacity;
+
+  char* arena;  // bump allocation for links and vectors
+  size_t arena_left;
+
+  TidSet visited;  // nodes met at the current level
+  int level;
+  uint64 level0_visits;  // nodes read at level 0, for vecann.max_scan_tuples
+
+  core::Candidate* frontier;
+  uint32 nfrontier, frontier_capacity;
+  core::Candidate* results;
+  uint32 nresults, results_capacity;
+  core::Candidate* spill;
+  uint32 nspill, spill_capacity;
+};
+
+// Prepares a search for `query` (facts->dims floats); allocates in `cxt`.
+void SearchInit(DiskSearch* s, Relation index, const IndexFacts* facts, const float* query, bool keep_vectors,
+                MemoryContext cxt);
+
+// Starts a layer search at `level` from the given nodes (forgets the nodes
+// visited on other levels; the found-node table is kept).
+void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries);
+
+// Runs (or continues) the layer search with a list of `ef`; writes up to ef
+// candidates (id = index into s->nodes) to out, nearest first; returns how many.
+// 0 means the layer holds nothing more reachable.
+int SearchBatch(DiskSearch* s, int ef, core::Candidate* out);
+
+// Greedy descent from the entry point down to level `target` + 1; returns the
+// node to start level `target` from. The index must not be empty.
+ItemPointerData SearchDescend(DiskSearch* s, int target);
+
+// Reads one node's vector and its neighbours at `level` (copies; share lock).
+// `links` must hold LevelSlotCount(m, level) entries; returns the link count.
+int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,
+             ItemPointerData* links, NodeHeader* header);
+
+// Locks and returns the node tuple at tid on an already pinned+locked page.
+NodeHeader* NodeOnPage(Relation index, Page page, ItemPointer tid);
+
+}  // namespace vecann::hnsw
+
+#endif  // VECANN_HNSW_SEARCH_H_
