@@ -99,12 +99,12 @@ struct Scratch {
   std::vector<Candidate> entry;     // entry points of the next layer's search
   std::vector<Candidate> selected;  // neighbours chosen for the node being inserted
   std::vector<uint8_t> selected_kept;
-  std::vector<Candidate> pool;      // candidates of a re-selection
+  std::vector<Candidate> pool;  // candidates of a re-selection
   std::vector<uint8_t> pool_kept;
-  std::vector<Candidate> picked;    // output of a re-selection
+  std::vector<Candidate> picked;  // output of a re-selection
   std::vector<uint8_t> picked_kept;
-  std::vector<uint32_t> links;      // copy of one neighbour list
-  std::vector<uint32_t> fresh;      // not-yet-visited neighbours of one node
+  std::vector<uint32_t> links;  // copy of one neighbour list
+  std::vector<uint32_t> fresh;  // not-yet-visited neighbours of one node
   bool is_caller = false;
 
   void Init(size_t n, size_t ef, size_t max_links) {
@@ -232,10 +232,10 @@ class GraphBuilder {
   Status Allocate();
   void RunLoop(Scratch& s);
   void RepairReachability(Scratch& s);
-  void Flood(std::vector<uint8_t>& reach, std::vector<uint32_t>& queue, size_t head) const;
+  bool Flood(std::vector<uint8_t>& reach, std::vector<uint32_t>& queue, size_t head, Scratch& s);
   void Insert(uint32_t q, Scratch& s);
-  void SetOwnLinks(uint32_t q, int level, const Candidate* sel, const uint8_t* sel_kept,
-                   size_t ns, Scratch& s);
+  void SetOwnLinks(uint32_t q, int level, const Candidate* sel, const uint8_t* sel_kept, size_t ns,
+                   Scratch& s);
   void AddBackLink(uint32_t e, uint32_t q, float d, int level, Scratch& s);
   size_t ReadLinks(uint32_t node, int level, uint32_t* buf) {
     Lock(node);
@@ -327,15 +327,15 @@ class GraphBuilder {
       const size_t off = static_cast<size_t>(node) * 2 * static_cast<size_t>(m_);
       return SlotMeta{&dist0_[off], &kept0_[off]};
     }
-    const size_t off = (static_cast<size_t>(g_->upper_offset_[node]) + (level - 1)) *
-                       static_cast<size_t>(m_);
+    const size_t off =
+        (static_cast<size_t>(g_->upper_offset_[node]) + (level - 1)) * static_cast<size_t>(m_);
     return SlotMeta{&dist_up_[off], &kept_up_[off]};
   }
   std::vector<float> dist0_, dist_up_;
   std::vector<uint8_t> kept0_, kept_up_;
 
   std::unique_ptr<std::atomic<uint8_t>[]> locks_;  // one per node
-  std::mutex global_;                               // guards entry_ and top_
+  std::mutex global_;                              // guards entry_ and top_
   uint32_t entry_ = kInvalidId;
   int top_ = -1;
 
@@ -481,10 +481,11 @@ Status GraphBuilder::Run() {
 }
 
 // Marks in `reach` every node reachable at level 0 from the nodes already in
-// queue[head ..), appending them to `queue`.
-void GraphBuilder::Flood(std::vector<uint8_t>& reach, std::vector<uint32_t>& queue,
-                         size_t head) const {
+// queue[head ..), appending them to `queue`. Returns false when told to stop.
+bool GraphBuilder::Flood(std::vector<uint8_t>& reach, std::vector<uint32_t>& queue, size_t head,
+                         Scratch& s) {
   for (; head < queue.size(); ++head) {
+    if ((head & 0xFFFF) == 0 && ShouldStop(s)) return false;
     int c = 0;
     const uint32_t* nb = g_->neighbors(queue[head], 0, &c);
     for (int i = 0; i < c; ++i) {
@@ -494,6 +495,7 @@ void GraphBuilder::Flood(std::vector<uint8_t>& reach, std::vector<uint32_t>& que
       }
     }
   }
+  return true;
 }
 
 // Heuristic pruning can leave a node with no incoming link at level 0 (all its
@@ -514,11 +516,12 @@ void GraphBuilder::RepairReachability(Scratch& s) {
     queue.clear();
     queue.push_back(entry_);
     reach[entry_] = 1;
-    Flood(reach, queue, 0);
+    if (!Flood(reach, queue, 0, s)) return;
     if (queue.size() == n_) return;
     if (indegree.empty()) {
       indegree.assign(n_, 0);
       for (uint32_t v = 0; v < n_; ++v) {
+        if ((v & 0xFFFF) == 0 && ShouldStop(s)) return;
         int c = 0;
         const uint32_t* nb = g_->neighbors(v, 0, &c);
         for (int i = 0; i < c; ++i) ++indegree[nb[i]];
@@ -556,7 +559,8 @@ void GraphBuilder::RepairReachability(Scratch& s) {
       // is cut off too, from the entry point (all it finds is reachable).
       Candidate cur{Dist(uv, entry_), entry_};
       for (int lev = top_; lev > 0; --lev) {
-        cur = GreedyClosest(uv, cur, vectors_, dim_, dist_, s.links.data(), LockedReader{this, lev});
+        cur =
+            GreedyClosest(uv, cur, vectors_, dim_, dist_, s.links.data(), LockedReader{this, lev});
       }
       for (int attempt = 0; attempt < 2 && !linked; ++attempt) {
         if (attempt == 1) cur = Candidate{Dist(uv, entry_), entry_};
@@ -574,7 +578,7 @@ void GraphBuilder::RepairReachability(Scratch& s) {
       reach[u] = 1;
       const size_t head = queue.size();
       queue.push_back(u);
-      Flood(reach, queue, head);
+      if (!Flood(reach, queue, head, s)) return;
     }
   }
 }
@@ -634,8 +638,8 @@ void GraphBuilder::Insert(uint32_t q, Scratch& s) {
 // Writes q's list at `level`. Normally it is still empty; it is not when
 // another thread reached q through an upper level and linked to it already,
 // then the two sets are merged and re-selected.
-void GraphBuilder::SetOwnLinks(uint32_t q, int level, const Candidate* sel,
-                               const uint8_t* sel_kept, size_t ns, Scratch& s) {
+void GraphBuilder::SetOwnLinks(uint32_t q, int level, const Candidate* sel, const uint8_t* sel_kept,
+                               size_t ns, Scratch& s) {
   const size_t cap = static_cast<size_t>(MaxLinks(m_, level));
   auto pair = [this](uint32_t a, uint32_t b) { return PairDist(a, b); };
   Lock(q);
@@ -709,8 +713,8 @@ Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceF
                   const BuildOptions& opts, HnswGraph* out) {
   if (out == nullptr) return Status::kInvalidArgument;
   out->Clear();
-  if (dist == nullptr || dim == 0 || (vectors == nullptr && n > 0) ||
-      opts.params.m < kMinM || opts.params.m > kMaxM || opts.params.ef_construction < 1 ||
+  if (dist == nullptr || dim == 0 || (vectors == nullptr && n > 0) || opts.params.m < kMinM ||
+      opts.params.m > kMaxM || opts.params.ef_construction < 1 ||
       n >= static_cast<size_t>(kInvalidId)) {
     return Status::kInvalidArgument;
   }

@@ -27,8 +27,7 @@ size_t HnswGraph::EstimateBytes(size_t n, size_t dim, int m, int threads) {
   // Upper blocks: a node's level is geometric with P(level >= l) = m^-l, so the
   // number of blocks has mean n/(m-1) and variance n*m/(m-1)^2; take the mean
   // plus six standard deviations plus one full-height node.
-  const long double blocks =
-      nn / (mm - 1) + 6 * std::sqrt(nn * mm) / (mm - 1) + kMaxLevel;
+  const long double blocks = nn / (mm - 1) + 6 * std::sqrt(nn * mm) / (mm - 1) + kMaxLevel;
   bytes += blocks * (1 + mm) * sizeof(uint32_t);
   // Build-time slot meta (a float distance and a flag per link slot).
   bytes += (nn * 2 * mm + blocks * mm) * (sizeof(float) + sizeof(uint8_t));

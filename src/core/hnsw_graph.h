@@ -31,8 +31,8 @@ class HnswGraph {
   // Neighbour ids of `node` at `level` (level <= level(node)); *count gets the
   // number of valid entries, at most MaxLinks(m(), level). The pointer stays
   // valid while the graph lives and is not rebuilt. No self links, no
-  // duplicates, and every neighbour has a level >= `level`. The order is not
-  // specified (mostly nearest first).
+  // duplicates, and every neighbour has a level >= `level`. Nearest first,
+  // except for the few links the build's reachability repair adds.
   const uint32_t* neighbors(uint32_t node, int level, int* count) const {
     const uint32_t* list = List(node, level);
     *count = static_cast<int>(list[0]);

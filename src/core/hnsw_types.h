@@ -22,10 +22,14 @@ enum class Status {
 // Human-readable name of a status, for error messages.
 inline const char* StatusName(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kCancelled: return "cancelled";
-    case Status::kOutOfMemory: return "out of memory";
-    case Status::kInvalidArgument: return "invalid argument";
+    case Status::kOk:
+      return "ok";
+    case Status::kCancelled:
+      return "cancelled";
+    case Status::kOutOfMemory:
+      return "out of memory";
+    case Status::kInvalidArgument:
+      return "invalid argument";
   }
   return "unknown";
 }

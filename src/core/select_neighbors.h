@@ -91,8 +91,8 @@ inline size_t SelectNeighbors(const Candidate* candidates, size_t num_candidates
   const size_t fill = std::min(max_out - kept, pruned);
   const size_t total = kept + fill;
   size_t w = total;
-  size_t k = kept;          // kept entries not yet placed: out[0 .. k)
-  size_t rank = pruned;     // forward rank of the next pruned one met (+1)
+  size_t k = kept;       // kept entries not yet placed: out[0 .. k)
+  size_t rank = pruned;  // forward rank of the next pruned one met (+1)
   for (size_t i = num_candidates; i-- > 0 && w > 0;) {
     const Candidate c = candidates[i];
     if (k > 0 && out[k - 1].id == c.id) {
@@ -122,8 +122,8 @@ inline size_t SelectNeighbors(const Candidate* candidates, size_t num_candidates
 // Returns the new count: count + 1 while there is room, else max_out (one
 // entry dropped: the farthest pruned one, or the farthest when none is).
 template <typename PairDistance>
-inline size_t AddNeighbor(Candidate* list, uint8_t* kept, size_t count, size_t max_out,
-                          Candidate c, PairDistance&& pair_distance) {
+inline size_t AddNeighbor(Candidate* list, uint8_t* kept, size_t count, size_t max_out, Candidate c,
+                          PairDistance&& pair_distance) {
   if (max_out == 0) return 0;
   // Insert c at its place.
   size_t p = count;

@@ -144,7 +144,9 @@ void CheckLinks(CheckState* st) {
   }
 }
 
-// Breadth-first walk over level 0 from the entry point; returns nodes reached.
+// Breadth-first walk from the entry point over the links of every level (a
+// search descends through the upper levels, so a node is reachable when some
+// path of links at any levels leads to it); returns the nodes reached.
 int64 Reach(CheckState* st) {
   const IndexFacts& f = st->facts;
   uint32 entry;
@@ -164,7 +166,7 @@ int64 Reach(CheckState* st) {
   queue[tail++] = entry;
   while (head < tail) {
     const CheckNode& n = st->nodes[queue[head++]];
-    for (int k = 0; k < LevelSlotCount(f.m, 0); ++k) {
+    for (int k = 0; k < NodeSlots(f.m, n.level); ++k) {
       uint32 target;
       if (ItemPointerIsValid(&n.slots[k]) && TidSetFind(&st->by_tid, &n.slots[k], &target) && !seen[target]) {
         seen[target] = true;

@@ -99,11 +99,9 @@ struct PairDistance {
 };
 
 // Links `from` (a neighbour chosen for the new node) back to the new node at
-// `level`, re-selecting its list with the heuristic when it is full. With
-// `force`, the new node takes the place of the farthest neighbour kept if the
-// heuristic would leave it out. Returns whether `from` now links to it.
-bool LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, ItemPointer new_tid,
-              const float* new_vector, bool force) {
+// `level`, re-selecting its list with the heuristic when it is full.
+void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, ItemPointer new_tid,
+              const float* new_vector) {
   int cap = LevelSlotCount(f.m, level);
   auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (cap + 1)));
   auto* from_vector = static_cast<float*>(palloc(VectorBytes(f.dims)));
@@ -118,7 +116,7 @@ bool LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
     int n = ReadNode(index, f, from, level, from_vector, links, nullptr);
     bool already = false;
     for (int i = 0; i < n; ++i) already |= ItemPointerEquals(&links[i], new_tid);
-    if (already) return true;
+    if (already) return;
 
     int count = 0;
     if (n < cap) {
@@ -141,8 +139,7 @@ bool LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
         keeps_new |= (id == static_cast<uint32>(n));
         new_list[count++] = id == static_cast<uint32>(n) ? *new_tid : links[id];
       }
-      if (!keeps_new && !force) return false;
-      if (!keeps_new) new_list[count - 1] = *new_tid;
+      if (!keeps_new) return;
     }
 
     // Write the new list if nobody changed the old one meanwhile.
@@ -171,11 +168,10 @@ bool LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
       }
       GenericXLogFinish(state);
       UnlockReleaseBuffer(buf);
-      return true;
+      return;
     }
     UnlockReleaseBuffer(buf);
   }
-  return false;
 }
 
 }  // namespace
@@ -238,12 +234,7 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
   FillNode(node, f, vector, heap_tid, level, links, nlinks);
   ItemPointerData tid = AddNodeTuple(index, node, size);
   for (int l = top; l >= 0; --l) {
-    int linked = 0;
-    for (int i = 0; i < nlinks[l]; ++i) linked += LinkBack(index, f, &links[l][i], l, &tid, vector, false);
-    // Every node needs a way in: when no neighbour kept the new node (exact
-    // duplicates make the heuristic prune it everywhere), its nearest
-    // neighbour gives up its farthest link for it.
-    if (l == 0 && linked == 0 && nlinks[0] > 0) LinkBack(index, f, &links[0][0], 0, &tid, vector, true);
+    for (int i = 0; i < nlinks[l]; ++i) LinkBack(index, f, &links[l][i], l, &tid, vector);
   }
   if (level > f.entry_level) {
     Buffer meta = ReadBuffer(index, kMetaBlock);
