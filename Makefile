@@ -35,7 +35,7 @@ OBJS = \
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg
+REGRESS = vector_io vector_ops vector_cast vector_agg hnsw_ddl hnsw_scan
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

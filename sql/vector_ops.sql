@@ -50,7 +50,8 @@ RESET enable_seqscan;
 SELECT DISTINCT v FROM ops_t ORDER BY v;
 DROP TABLE ops_t;
 
--- every function is immutable (but the SIMD report), strict and parallel safe
+-- every function is immutable, strict and parallel safe, but for the SIMD
+-- report (stable), the index handler and the index checker (volatile)
 SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 JOIN pg_extension e ON e.oid = d.refobjid

@@ -75,9 +75,10 @@ IndexFacts NewFacts(Relation index) {
   int limit = MaxDimsForM(f.m);
   if (f.dims > limit) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                    errmsg("vector of %d dimensions is too large for an hnsw index with m = %d", f.dims, f.m),
-                    errdetail("A graph node must fit in one %d-byte page: at most %d dimensions at m = %d.", BLCKSZ,
-                              limit, f.m)));
+                    errmsg("vector of %d dimensions is too large for an hnsw index with m = %d: the limit is %d",
+                           f.dims, f.m, limit),
+                    errdetail("A graph node (vector and links) must fit in one %d-byte page.", BLCKSZ),
+                    errhint("Use a smaller m, or reduce the dimensions.")));
   }
   f.max_level = MaxLevelForDims(f.dims, f.m);
   f.entry_level = -1;

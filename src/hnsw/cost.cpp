@@ -59,9 +59,11 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
   double startup = costs.indexTotalCost + visited * distance_cost;
 
   *startup_cost = startup;
-  // Rows past the first batch come from continuing the search: charge them like
-  // the first ones, per row.
-  *total_cost = startup + (tuples - (visited < tuples ? visited : tuples)) * (cpu_index_tuple_cost + distance_cost);
+  // Each row past the first batch comes from continuing the search, which
+  // expands about one node (2m neighbours read) per row returned. This makes
+  // an ORDER BY of the whole table a sequential scan and sort, as it should be
+  // (the index holds no NULL vectors, a full ordering must return them too).
+  *total_cost = startup + tuples * 2 * m * (cpu_index_tuple_cost + distance_cost);
   *selectivity = 1.0;
   *correlation = 0;
   *pages = costs.numIndexPages;
