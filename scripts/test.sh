@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every vecann test on a fresh Debian machine (as root) or a developer's:
+#   1. GoogleTest suite of the Postgres-free kernels, codecs and HNSW core (CMake/ctest)
+#   2. build and install the extension (PGXS)
+#   3. pg_regress suite against a scratch cluster this script creates and removes
+#   4. TAP system tests (PostgreSQL::Test::Cluster creates its own clusters)
+#   5. libFuzzer smoke run of the text and binary parsers
+# Exits non-zero when anything fails. VECANN_FUZZ_SECONDS sets the fuzz time.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/install-deps.sh || exit 1
+
+passed=0
+failed=0
+failed_names=()
+record() {  # record <name> <passed-count> <failed-count>
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  [ "$3" -gt 0 ] && failed_names+=("$1")
+}
+
+echo "== unit tests (GoogleTest) =="
+cmake -S . -B build/unit -DCMAKE_BUILD_TYPE=Release >build-unit.log 2>&1 &&
+  cmake --build build/unit -j"$(nproc)" >>build-unit.log 2>&1 || { cat build-unit.log; echo "unit test build failed"; exit 1; }
+rm -f build-unit.log
+ctest --test-dir build/unit --output-on-failure -j"$(nproc)" 2>&1 | tee build/unit/ctest.log
+unit_total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' build/unit/ctest.log)
+unit_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' build/unit/ctest.log)
+[ -n "$unit_total" ] || { unit_total=1; unit_failed=1; }
+record unit $((unit_total - unit_failed)) "$unit_failed"
+
+echo "== build and install the extension =="
+make -j"$(nproc)" >build-ext.log 2>&1 && make install >>build-ext.log 2>&1 || { cat build-ext.log; echo "extension build failed"; exit 1; }
+rm -f build-ext.log
+
+echo "== SQL tests (pg_regress) =="
+# shellcheck source=scratch-pg.sh
+source scripts/scratch-pg.sh
+trap scratch_pg_stop EXIT
+scratch_pg_start || exit 1
+make installcheck 2>&1 | tee build/regress.log
+regress_total=$(grep -cE '^(test| ) +[a-z_0-9]+ +\.\.\. ' build/regress.log || true)
+regress_failed=$(grep -cE '\.\.\. FAILED' build/regress.log || true)
+[ "$regress_total" -gt 0 ] || { regress_total=1; regress_failed=1; }
+[ "$regress_failed" -gt 0 ] && [ -f regression.diffs ] && head -200 regression.diffs
+record regress $((regress_total - regress_failed)) "$regress_failed"
+scratch_pg_stop
+trap - EXIT
+
+echo "== system tests (TAP) =="
+if ls test/t/*.pl >/dev/null 2>&1; then
+  make prove_installcheck PROVE_TESTS='test/t/*.pl' PROVE_FLAGS='--verbose' 2>&1 | tee build/tap.log
+  tap_failed=$(grep -cE '^not ok' build/tap.log || true)
+  tap_passed=$(grep -cE '^ok' build/tap.log || true)
+  grep -qE '^Result: PASS' build/tap.log || tap_failed=$((tap_failed > 0 ? tap_failed : 1))
+  record tap "$tap_passed" "$tap_failed"
+else
+  echo "(no TAP tests)"
+fi
+
+echo "== fuzz smoke run (libFuzzer) =="
+if bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}"; then record fuzz 2 0; else record fuzz 0 2; fi
+
+echo
+[ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"
+echo "vecann: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
