@@ -50,15 +50,21 @@ scratch_pg_stop
 trap - EXIT
 
 echo "== system tests (TAP) =="
-if ls test/t/*.pl >/dev/null 2>&1; then
-  make prove_installcheck PROVE_TESTS='test/t/*.pl' PROVE_FLAGS='--verbose' 2>&1 | tee build/tap.log
-  tap_failed=$(grep -cE '^not ok' build/tap.log || true)
-  tap_passed=$(grep -cE '^ok' build/tap.log || true)
-  grep -qE '^Result: PASS' build/tap.log || tap_failed=$((tap_failed > 0 ? tap_failed : 1))
-  record tap "$tap_passed" "$tap_failed"
-else
-  echo "(no TAP tests)"
-fi
+# PostgreSQL::Test::Cluster runs initdb, which refuses root: run as postgres.
+tap_dir=$(mktemp -d /tmp/vecann-tap.XXXXXX)
+chmod 755 "$tap_dir"
+as_pg=()
+if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$tap_dir"; as_pg=(runuser -u postgres --); fi
+pgxs_dir=$(dirname "$(pg_config --pgxs)")/..
+"${as_pg[@]}" env TESTDIR="$tap_dir" PATH="$(pg_config --bindir):$PATH" \
+  PG_REGRESS="$pgxs_dir/test/regress/pg_regress" \
+  prove -I "$pgxs_dir/test/perl" --verbose test/t/*.pl 2>&1 | tee build/tap.log
+tap_failed=$(grep -cE '^not ok' build/tap.log || true)
+tap_passed=$(grep -cE '^ok' build/tap.log || true)
+grep -qE '^Result: PASS' build/tap.log || tap_failed=$((tap_failed > 0 ? tap_failed : 1))
+record tap "$tap_passed" "$tap_failed"
+[ "$tap_failed" -gt 0 ] && find "$tap_dir" -name '*.log' -path '*log*' -exec tail -n 30 {} \; | tail -200
+rm -rf "$tap_dir"
 
 echo "== fuzz smoke run (libFuzzer) =="
 if bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}"; then record fuzz 2 0; else record fuzz 0 2; fi
