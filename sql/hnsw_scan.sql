@@ -10,7 +10,7 @@ SELECT i, CASE WHEN i % 100 = 0 THEN 7 ELSE i % 5 END,
 FROM generate_series(1, 3000) i;
 CREATE INDEX items_l2 ON items USING hnsw (embedding vector_l2_ops);
 ANALYZE items;
-SELECT nodes, reachable_nodes, table_rows, missing_rows, problems FROM hnsw_check('items_l2');
+SELECT nodes, reachable_nodes, unreachable_nodes, table_rows, missing_rows, problems FROM hnsw_check('items_l2');
 
 -- the index serves ORDER BY ... LIMIT; not a plain ORDER BY of every row
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[0,1,0,1,0,1,0,1]' LIMIT 10;
@@ -71,7 +71,7 @@ DROP INDEX items_ip, items_cos;
 INSERT INTO items
 SELECT i, 9, ARRAY[sin(i), cos(i), sin(i * 0.7), cos(i * 1.3), sin(i * 2.1), cos(i * 0.3), sin(i * 1.7), cos(i * 2.9)]::vector
 FROM generate_series(3001, 3500) i;
-SELECT nodes, reachable_nodes, table_rows, missing_rows, problems FROM hnsw_check('items_l2');
+SELECT nodes, table_rows, missing_rows, problems FROM hnsw_check('items_l2');
 SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 3333) LIMIT 1;
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM items WHERE category = 9 ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 20) t;

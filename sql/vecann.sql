@@ -202,7 +202,7 @@ CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING hnsw AS
 -- Reads an HNSW index and its table and reports what it found (see README).
 CREATE FUNCTION hnsw_check(index regclass,
     OUT nodes bigint, OUT deleted_nodes bigint, OUT reachable_nodes bigint,
-    OUT table_rows bigint, OUT missing_rows bigint, OUT entry_level integer,
+    OUT unreachable_nodes bigint, OUT table_rows bigint, OUT missing_rows bigint, OUT entry_level integer,
     OUT problems text[])
   AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION hnsw_check(regclass) FROM PUBLIC;

@@ -37,7 +37,8 @@ struct BuildState {
   ItemPointerData* heap_tids;
   size_t count;
   size_t capacity;
-  size_t budget;  // maintenance_work_mem in bytes
+  size_t max_rows;  // rows that fit maintenance_work_mem with their graph
+  size_t table_rows_estimate;  // pg_class.reltuples of the table, 0 if unknown
   int threads;
   double indexed;  // rows in the index
 };
@@ -221,7 +222,25 @@ void BuildInMemory(BuildState* st) {
   WriteGraph(st, *graph);
 }
 
-void LeaveMemory(BuildState* st, size_t would_need) {
+// Rows the in-memory build can hold within the budget (vectors and graph).
+size_t MaxRowsInMemory(size_t budget, int dims, int m, int threads) {
+  size_t lo = 0, hi = static_cast<size_t>(UINT32_MAX) - 1;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo + 1) / 2;
+    if (core::HnswGraph::EstimateBytes(mid, dims, m, threads) <= budget) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+void LeaveMemory(BuildState* st) {
+  // What the whole table would need: its row estimate, when there is one
+  // larger than what was read so far.
+  size_t rows = st->table_rows_estimate > st->count + 1 ? st->table_rows_estimate : st->count + 1;
+  size_t would_need = core::HnswGraph::EstimateBytes(rows, st->facts.dims, st->facts.m, st->threads);
   ereport(NOTICE, (errmsg("hnsw graph no longer fits into maintenance_work_mem after %zu tuples", st->count),
                    errdetail("Building will take significantly more time."),
                    errhint("Increase maintenance_work_mem to at least %zu MB to speed up builds of this size.",
@@ -245,26 +264,15 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
   if (v->dim != dims) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", dims, v->dim)));
   }
-  if (st->in_memory) {
-    MemoryContextSwitchTo(old);
-    if (st->count == st->capacity) {
-      size_t next = st->capacity * 2;
-      size_t need = core::HnswGraph::EstimateBytes(next, dims, st->facts.m, st->threads);
-      if (need > st->budget) {
-        // Stop growing: use what fits, then finish the slow way.
-        size_t fits = st->capacity;
-        while (fits < next && core::HnswGraph::EstimateBytes(fits + 1, dims, st->facts.m, st->threads) <= st->budget) ++fits;
-        if (fits == st->capacity) {
-          LeaveMemory(st, core::HnswGraph::EstimateBytes(st->count * 2, dims, st->facts.m, st->threads));
-        } else {
-          next = fits;
-        }
-      }
-      if (st->in_memory) {
-        st->vectors = static_cast<float*>(repalloc_huge(st->vectors, sizeof(float) * dims * next));
-        st->heap_tids = static_cast<ItemPointerData*>(repalloc_huge(st->heap_tids, sizeof(ItemPointerData) * next));
-        st->capacity = next;
-      }
+  if (st->in_memory && st->count == st->capacity) {
+    if (st->capacity == st->max_rows) {
+      // The next row would not fit: finish what is in memory, then go slow.
+      LeaveMemory(st);
+    } else {
+      size_t next = st->capacity * 2 < st->max_rows ? st->capacity * 2 : st->max_rows;
+      st->vectors = static_cast<float*>(repalloc_huge(st->vectors, sizeof(float) * dims * next));
+      st->heap_tids = static_cast<ItemPointerData*>(repalloc_huge(st->heap_tids, sizeof(ItemPointerData) * next));
+      st->capacity = next;
     }
   }
   if (st->in_memory) {
@@ -273,15 +281,14 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
       st->indexed += 1;
     }
   } else {
-    MemoryContextSwitchTo(st->tuple_cxt);
     auto* prepared = static_cast<float*>(palloc(VectorBytes(dims)));
     if (PrepareVector(st->facts.metric, v, prepared)) {
       InsertNode(index, st->facts, prepared, tid);
       ReadFacts(index, &st->facts);
       st->indexed += 1;
     }
-    MemoryContextSwitchTo(old);
   }
+  MemoryContextSwitchTo(old);
   MemoryContextReset(st->tuple_cxt);
 }
 
@@ -300,12 +307,14 @@ IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info) {
   st.facts = NewFacts(index);
   st.tuple_cxt = AllocSetContextCreate(build_cxt, "vecann hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
   st.in_memory = true;
-  st.capacity = 1024;
-  st.vectors = static_cast<float*>(MemoryContextAllocHuge(build_cxt, sizeof(float) * st.facts.dims * st.capacity));
-  st.heap_tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(build_cxt, sizeof(ItemPointerData) * st.capacity));
-  st.budget = static_cast<size_t>(maintenance_work_mem) * 1024;
   st.threads = build_threads > 0 ? build_threads : max_parallel_maintenance_workers + 1;
   if (st.threads < 1) st.threads = 1;
+  st.max_rows = MaxRowsInMemory(static_cast<size_t>(maintenance_work_mem) * 1024, st.facts.dims, st.facts.m,
+                                st.threads);
+  st.table_rows_estimate = heap->rd_rel->reltuples > 0 ? static_cast<size_t>(heap->rd_rel->reltuples) : 0;
+  st.capacity = st.max_rows < 1024 ? st.max_rows : 1024;
+  st.vectors = static_cast<float*>(MemoryContextAllocHuge(build_cxt, sizeof(float) * st.facts.dims * st.capacity));
+  st.heap_tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(build_cxt, sizeof(ItemPointerData) * st.capacity));
 
   WriteMetaPage(index, MAIN_FORKNUM, st.facts, false);
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);

@@ -1,8 +1,12 @@
 // hnsw_check(index regclass): reads a whole HNSW index and its table and
-// reports what it found: node counts, how many nodes are reachable from the
-// entry point, live table rows missing from the graph, and a list of
-// problems (links to missing nodes, self or duplicate links, links to nodes
-// of a lower level, levels above the entry point's, unreachable live nodes).
+// reports what it found:
+//   - node counts, and how many live nodes a search can reach from the entry
+//     point (unreachable nodes are a matter of graph quality: their rows can
+//     only be missed by searches, never returned wrongly);
+//   - live table rows that have no node at all (rows lost by the index);
+//   - structural problems: links to missing nodes, self or duplicate links,
+//     links to nodes of a lower level, levels above the entry point's, a bad
+//     entry point, malformed node tuples.
 #include "hnsw/hnsw.h"
 #include "hnsw/tid_set.h"
 #include "pg/guard.h"
@@ -40,11 +44,12 @@ struct CheckState {
   CheckNode* nodes;
   uint32 count;
   TidSet by_tid;       // index TID -> node number
-  TidSet live_rows;    // heap TIDs of live, reachable nodes
+  TidSet live_rows;    // heap TIDs of live nodes
   ArrayBuildState* problems;
   int64 nproblems;
   int64 heap_rows;
   int64 missing_rows;
+  int64 unreachable;
   Relation index;
 };
 
@@ -154,6 +159,7 @@ int64 Reach(CheckState* st) {
   if (!ItemPointerIsValid(&f.entry) || !TidSetFind(&st->by_tid, &f.entry, &entry)) {
     Problem(st, "the entry point (%u,%u) is not a node of the index", ItemPointerGetBlockNumberNoCheck(&f.entry),
             ItemPointerGetOffsetNumberNoCheck(&f.entry));
+    for (uint32 i = 0; i < st->count; ++i) st->unreachable += !st->nodes[i].deleted;
     return 0;
   }
   if (st->nodes[entry].level != f.entry_level) {
@@ -174,18 +180,15 @@ int64 Reach(CheckState* st) {
       }
     }
   }
+  for (uint32 i = 0; i < st->count; ++i) st->unreachable += !st->nodes[i].deleted && !seen[i];
+  return tail;
+}
+
+void CollectLiveRows(CheckState* st) {
   TidSetInit(&st->live_rows, st->count, false, CurrentMemoryContext);
   for (uint32 i = 0; i < st->count; ++i) {
-    const CheckNode& n = st->nodes[i];
-    if (n.deleted) continue;
-    if (seen[i]) {
-      TidSetAdd(&st->live_rows, &n.heap_tid);
-    } else {
-      Problem(st, "live node (%u,%u) is not reachable from the entry point", ItemPointerGetBlockNumber(&n.tid),
-              ItemPointerGetOffsetNumber(&n.tid));
-    }
+    if (!st->nodes[i].deleted) TidSetAdd(&st->live_rows, &st->nodes[i].heap_tid);
   }
-  return tail;
 }
 
 void HeapRowCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {
@@ -199,7 +202,7 @@ void HeapRowCallback(Relation index, ItemPointer tid, Datum* values, bool* isnul
   ++st->heap_rows;
   if (!TidSetFind(&st->live_rows, tid)) {
     if (st->missing_rows++ < 5) {
-      Problem(st, "table row (%u,%u) is not reachable in the index", ItemPointerGetBlockNumber(tid),
+      Problem(st, "table row (%u,%u) has no node in the index", ItemPointerGetBlockNumber(tid),
               ItemPointerGetOffsetNumber(tid));
     }
   }
@@ -218,8 +221,8 @@ void CheckHeap(CheckState* st, Relation heap) {
 
 }  // namespace vecann::hnsw
 
-// hnsw_check(regclass) -> (nodes, deleted_nodes, reachable_nodes, table_rows,
-//                          missing_rows, entry_level, problems)
+// hnsw_check(regclass) -> (nodes, deleted_nodes, reachable_nodes,
+//   unreachable_nodes, table_rows, missing_rows, entry_level, problems)
 VECANN_FUNCTION(hnsw_check) {
   using namespace vecann::hnsw;
   Oid index_oid = PG_GETARG_OID(0);
@@ -243,7 +246,7 @@ VECANN_FUNCTION(hnsw_check) {
   LoadNodes(&st);
   CheckLinks(&st);
   int64 reachable = Reach(&st);
-  if (st.count == 0) TidSetInit(&st.live_rows, 16, false, CurrentMemoryContext);
+  CollectLiveRows(&st);
   CheckHeap(&st, heap);
   int64 deleted = 0;
   for (uint32 i = 0; i < st.count; ++i) deleted += st.nodes[i].deleted;
@@ -255,15 +258,16 @@ VECANN_FUNCTION(hnsw_check) {
   index_close(index, AccessShareLock);
   table_close(heap, AccessShareLock);
 
-  Datum values[7];
-  bool nulls[7] = {false, false, false, false, false, false, false};
+  Datum values[8];
+  bool nulls[8] = {false, false, false, false, false, false, false, false};
   values[0] = Int64GetDatum(st.count);
   values[1] = Int64GetDatum(deleted);
   values[2] = Int64GetDatum(reachable);
-  values[3] = Int64GetDatum(st.heap_rows);
-  values[4] = Int64GetDatum(st.missing_rows);
-  values[5] = Int32GetDatum(st.facts.entry_level);
-  values[6] = st.problems ? makeArrayResult(st.problems, CurrentMemoryContext)
+  values[3] = Int64GetDatum(st.unreachable);
+  values[4] = Int64GetDatum(st.heap_rows);
+  values[5] = Int64GetDatum(st.missing_rows);
+  values[6] = Int32GetDatum(st.facts.entry_level);
+  values[7] = st.problems ? makeArrayResult(st.problems, CurrentMemoryContext)
                           : PointerGetDatum(construct_empty_array(TEXTOID));
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
