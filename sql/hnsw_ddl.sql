@@ -67,4 +67,21 @@ SELECT nodes, table_rows, missing_rows FROM hnsw_check('ddl_l2');
 DROP INDEX ddl_conc;
 SELECT * FROM hnsw_check('ddl_t');
 
-DROP TABLE ddl_t, ddl_nodims, ddl_wide, ddl_too_wide, ddl_unlogged;
+-- a cancelled build (statement_timeout) stops and leaves no index behind
+CREATE TABLE ddl_big (v vector(64));
+INSERT INTO ddl_big SELECT (SELECT array_agg(random()) FROM generate_series(1, 64) WHERE g > 0)::vector
+FROM generate_series(1, 20000) g;
+SET statement_timeout = '50ms';
+CREATE INDEX ddl_big_idx ON ddl_big USING hnsw (v);
+RESET statement_timeout;
+SELECT count(*) FROM pg_class WHERE relname = 'ddl_big_idx';
+-- one build thread, and the slow path past maintenance_work_mem (with a NOTICE)
+SET vecann.build_threads = 1;
+SET maintenance_work_mem = '6MB';
+CREATE TABLE ddl_slow AS SELECT * FROM ddl_big LIMIT 4000;
+CREATE INDEX ddl_slow_idx ON ddl_slow USING hnsw (v);
+RESET maintenance_work_mem;
+RESET vecann.build_threads;
+SELECT nodes, table_rows, missing_rows, problems FROM hnsw_check('ddl_slow_idx');
+
+DROP TABLE ddl_t, ddl_nodims, ddl_wide, ddl_too_wide, ddl_unlogged, ddl_big, ddl_slow;
