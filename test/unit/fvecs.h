@@ -53,8 +53,8 @@ bool ReadVecs(const std::string& path, std::vector<T>* data, size_t* dim, size_t
   return true;
 }
 
-inline bool ReadFvecs(const std::string& path, std::vector<float>* data, size_t* dim,
-                      size_t* rows, size_t max_rows = SIZE_MAX) {
+inline bool ReadFvecs(const std::string& path, std::vector<float>* data, size_t* dim, size_t* rows,
+                      size_t max_rows = SIZE_MAX) {
   return ReadVecs<float>(path, data, dim, rows, max_rows);
 }
 

@@ -3,6 +3,8 @@
 // generated clustered data when the dataset folder is absent), inner-product
 // recall, cancellation and poll-thread discipline, degenerate inputs.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,8 +24,8 @@
 #include "core/hnsw_types.h"
 #include "core/level.h"
 #include "core/select_neighbors.h"
-#include "kernels/distance.h"
 #include "fvecs.h"
+#include "kernels/distance.h"
 
 #ifndef VECANN_DATA_DIR
 #define VECANN_DATA_DIR "/nonexistent"
@@ -103,8 +105,8 @@ Dataset LoadSiftOrGenerate(const std::string& dir) {
   std::vector<int32_t> gt;
   if (test::ReadFvecs(dir + "/siftsmall/siftsmall_base.fvecs", &ds.base, &bd, &ds.n) &&
       test::ReadFvecs(dir + "/siftsmall/siftsmall_query.fvecs", &ds.queries, &qd, &ds.nq) &&
-      test::ReadIvecs(dir + "/siftsmall/siftsmall_groundtruth.ivecs", &gt, &gd, &gn) &&
-      bd == qd && gn == ds.nq && gd >= 10) {
+      test::ReadIvecs(dir + "/siftsmall/siftsmall_groundtruth.ivecs", &gt, &gd, &gn) && bd == qd &&
+      gn == ds.nq && gd >= 10) {
     ds.name = "siftsmall";
     ds.dim = bd;
     ds.gt_k = gd;
@@ -349,9 +351,11 @@ TEST(SelectNeighbors, AddNeighborMatchesFullReselection) {
       // Start from a list made by SelectNeighbors (with pruned entries added
       // back), as a freshly inserted node's list is.
       std::vector<Candidate> init;
-      for (first = 1; first <= 3 * max_out; ++first) init.push_back(Candidate{pd(base, first), first});
+      for (first = 1; first <= 3 * max_out; ++first)
+        init.push_back(Candidate{pd(base, first), first});
       SortCandidates(init.data(), init.size());
-      count = SelectNeighbors(init.data(), init.size(), pd, max_out, list.data(), true, kept.data());
+      count =
+          SelectNeighbors(init.data(), init.size(), pd, max_out, list.data(), true, kept.data());
     }
     for (uint32_t id = first; id < npts; ++id) {
       const Candidate c{pd(base, id), id};
@@ -361,8 +365,8 @@ TEST(SelectNeighbors, AddNeighborMatchesFullReselection) {
       SortCandidates(cand.data(), cand.size());
       std::vector<Candidate> ref(max_out);
       std::vector<uint8_t> ref_kept(max_out);
-      const size_t nref = SelectNeighbors(cand.data(), cand.size(), pd, max_out, ref.data(), true,
-                                          ref_kept.data());
+      const size_t nref =
+          SelectNeighbors(cand.data(), cand.size(), pd, max_out, ref.data(), true, ref_kept.data());
       count = AddNeighbor(list.data(), kept.data(), count, max_out, c, pd);
       ASSERT_EQ(count, nref) << "trial " << trial << " id " << id;
       for (size_t i = 0; i < count; ++i) {
@@ -377,7 +381,8 @@ TEST(SelectNeighbors, SortCandidates) {
   std::mt19937 rng(3);
   for (size_t n : {0u, 1u, 2u, 17u, 64u, 65u, 300u}) {
     std::vector<Candidate> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = Candidate{static_cast<float>(rng() % 50), static_cast<uint32_t>(i)};
+    for (size_t i = 0; i < n; ++i)
+      v[i] = Candidate{static_cast<float>(rng() % 50), static_cast<uint32_t>(i)};
     SortCandidates(v.data(), v.size());
     EXPECT_TRUE(std::is_sorted(v.begin(), v.end(), CandidateLess())) << n;
   }
@@ -489,8 +494,9 @@ void RunRecall(const Dataset& ds, int threads, double min_recall) {
   const double build_s = Seconds(t0, Clock::now());
   CheckInvariants(g);
   const double r = Recall(g, ds, L2(), 10, 64);
-  std::printf("[ recall   ] %s n=%zu dim=%zu threads=%d: recall@10(ef=64)=%.4f build=%.3fs max_level=%d\n",
-              ds.name.c_str(), ds.n, ds.dim, threads, r, build_s, g.max_level());
+  std::printf(
+      "[ recall   ] %s n=%zu dim=%zu threads=%d: recall@10(ef=64)=%.4f build=%.3fs max_level=%d\n",
+      ds.name.c_str(), ds.n, ds.dim, threads, r, build_s, g.max_level());
   EXPECT_GE(r, min_recall);
 }
 
@@ -512,6 +518,19 @@ TEST(HnswRecall, GeneratedFallbackPath) {
   ASSERT_EQ(ds.gt_k, 10u);
   RunRecall(ds, 1, 0.95);
   RunRecall(ds, 2, 0.95);
+}
+
+TEST(HnswRecall, ManyThreadsSmallM) {
+  // More threads than cores and a small m (many upper levels) make the rare
+  // concurrent paths happen: a node linked to by others before its own lists
+  // are written, and a back-link that is already there.
+  Dataset ds = MakeClustered(8000, 100, 16, 40, 31);
+  HnswGraph g;
+  ASSERT_EQ(BuildGraph(ds.base.data(), ds.n, ds.dim, L2(), Options(8, 4, 32), &g), Status::kOk);
+  CheckInvariants(g);
+  const double r = Recall(g, ds, L2(), 10, 64);
+  std::printf("[ recall   ] clustered n=8000 dim=16 m=4 threads=8: recall@10(ef=64)=%.4f\n", r);
+  EXPECT_GE(r, 0.9);
 }
 
 TEST(HnswRecall, InnerProductOnNormalizedVectors) {
@@ -548,6 +567,7 @@ struct PollLog {
   std::atomic<int> wrong_thread{0};
   int cancel_on_call = -1;  // return true from this call on (1-based); -1 never
   size_t last_done = 0;
+  Clock::time_point cancelled_at;
 };
 
 bool LoggingPoll(void* ctx, size_t nodes_done) {
@@ -555,7 +575,9 @@ bool LoggingPoll(void* ctx, size_t nodes_done) {
   if (std::this_thread::get_id() != log->caller) log->wrong_thread++;
   const int call = ++log->calls;
   log->last_done = nodes_done;
-  return log->cancel_on_call > 0 && call >= log->cancel_on_call;
+  const bool stop = log->cancel_on_call > 0 && call >= log->cancel_on_call;
+  if (stop && call == log->cancel_on_call) log->cancelled_at = Clock::now();
+  return stop;
 }
 
 TEST(HnswCancel, StopsPromptlyAndPollsOnlyOnCallingThread) {
@@ -565,26 +587,65 @@ TEST(HnswCancel, StopsPromptlyAndPollsOnlyOnCallingThread) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
   for (float& x : v) x = u(rng);
-  for (int threads : {1, 2}) {
-    PollLog log;
-    log.caller = std::this_thread::get_id();
-    log.cancel_on_call = 2;  // the first call says "go on", the second "stop"
-    BuildOptions o = Options(threads);
-    o.poll = LoggingPoll;
-    o.poll_ctx = &log;
-    HnswGraph g;
-    const auto t0 = Clock::now();
-    const Status st = BuildGraph(v.data(), n, dim, L2(), o, &g);
-    const double s = Seconds(t0, Clock::now());
-    std::printf("[ cancel   ] threads=%d returned after %.3fs, %d poll calls, %zu nodes done\n",
-                threads, s, log.calls.load(), log.last_done);
-    EXPECT_EQ(st, Status::kCancelled);
-    EXPECT_EQ(log.calls.load(), 2);
-    EXPECT_EQ(log.wrong_thread.load(), 0);
-    EXPECT_LT(log.last_done, n);
-    EXPECT_EQ(g.size(), 0u);
-    EXPECT_LT(s, 5.0) << "hang guard";
+  // Stop at the second poll (right at the start), then later in the build.
+  for (int cancel_on : {2, 30}) {
+    for (int threads : {1, 2}) {
+      PollLog log;
+      log.caller = std::this_thread::get_id();
+      log.cancel_on_call = cancel_on;
+      BuildOptions o = Options(threads);
+      o.poll = LoggingPoll;
+      o.poll_ctx = &log;
+      HnswGraph g;
+      const auto t0 = Clock::now();
+      const Status st = BuildGraph(v.data(), n, dim, L2(), o, &g);
+      const auto t1 = Clock::now();
+      std::printf(
+          "[ cancel   ] threads=%d stop at poll %d: returned %.3fs after start, %.4fs after "
+          "the stop, %zu nodes done\n",
+          threads, cancel_on, Seconds(t0, t1), Seconds(log.cancelled_at, t1), log.last_done);
+      EXPECT_EQ(st, Status::kCancelled);
+      EXPECT_EQ(log.calls.load(), cancel_on);  // not called again once it said stop
+      EXPECT_EQ(log.wrong_thread.load(), 0);
+      EXPECT_LT(log.last_done, n);
+      EXPECT_EQ(g.size(), 0u);
+      EXPECT_LT(Seconds(t0, t1), 10.0) << "hang guard";
+    }
   }
+}
+
+// Worker threads must run with every signal blocked (they live inside a
+// Postgres backend); the calling thread's mask must come back unchanged.
+std::thread::id g_caller_id;
+std::atomic<int> g_unblocked_on_worker{0};
+std::atomic<int> g_worker_calls{0};
+float SignalCheckingL2(const float* a, const float* b, size_t n) {
+  if (std::this_thread::get_id() != g_caller_id) {
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, nullptr, &cur);
+    for (int sig :
+         {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE}) {
+      if (!sigismember(&cur, sig)) g_unblocked_on_worker++;
+    }
+    g_worker_calls++;
+  }
+  return kernels::Kernels().squared_l2(a, b, n);
+}
+
+TEST(HnswBuild, WorkersRunWithSignalsBlocked) {
+  Dataset ds = MakeClustered(3000, 0, 16, 10, 23);
+  g_caller_id = std::this_thread::get_id();
+  sigset_t before, after;
+  pthread_sigmask(SIG_BLOCK, nullptr, &before);
+  HnswGraph g;
+  ASSERT_EQ(BuildGraph(ds.base.data(), ds.n, ds.dim, SignalCheckingL2, Options(2), &g),
+            Status::kOk);
+  pthread_sigmask(SIG_BLOCK, nullptr, &after);
+  EXPECT_GT(g_worker_calls.load(), 0);  // the second thread did work
+  EXPECT_EQ(g_unblocked_on_worker.load(), 0);
+  for (int sig = 1; sig < 32; ++sig)
+    EXPECT_EQ(sigismember(&before, sig), sigismember(&after, sig)) << sig;
+  CheckInvariants(g);
 }
 
 TEST(HnswCancel, PollSeesProgressAndTheEnd) {
