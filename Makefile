@@ -5,7 +5,7 @@
 # The whole test suite, with its own scratch server, is scripts/test.sh.
 
 EXTENSION  = vecann
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = vecann
 OBJS = \
@@ -15,6 +15,7 @@ OBJS = \
 	src/type/vector_cast.o \
 	src/type/vector_ops.o \
 	src/type/vector_agg.o \
+	src/type/vector_slice.o \
 	src/codec/vector_text.o \
 	src/codec/vector_binary.o \
 	src/kernels/distance.o \
@@ -33,9 +34,12 @@ OBJS = \
 	src/hnsw/validate.o \
 	src/hnsw/check.o
 
+# The current version's script is generated from sql/vecann.sql; released
+# versions are frozen files, and upgrade scripts lead from each to the next.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg hnsw_ddl hnsw_scan
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice hnsw_ddl hnsw_scan
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

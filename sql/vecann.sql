@@ -48,6 +48,13 @@ CREATE FUNCTION vector_norm(vector) RETURNS float8
 CREATE FUNCTION l2_normalize(vector) RETURNS vector
   AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- Slices and concatenation (since 0.2.0): subvector(v, start, count) counts
+-- from 1 like substring(); a || b appends b's elements to a's.
+CREATE FUNCTION subvector(vector, integer, integer) RETURNS vector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vector_concat(vector, vector) RETURNS vector
+  AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Index support: the orderings the HNSW index computes internally.
 CREATE FUNCTION vector_l2_squared_distance(vector, vector) RETURNS float8
   AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -70,6 +77,8 @@ CREATE FUNCTION vector_mul(vector, vector) RETURNS vector
 CREATE OPERATOR + (LEFTARG = vector, RIGHTARG = vector, PROCEDURE = vector_add, COMMUTATOR = +);
 CREATE OPERATOR - (LEFTARG = vector, RIGHTARG = vector, PROCEDURE = vector_sub);
 CREATE OPERATOR * (LEFTARG = vector, RIGHTARG = vector, PROCEDURE = vector_mul, COMMUTATOR = *);
+
+CREATE OPERATOR || (LEFTARG = vector, RIGHTARG = vector, PROCEDURE = vector_concat);
 
 -- ---- distance operators -------------------------------------------------------------
 
