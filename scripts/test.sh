@@ -4,7 +4,8 @@
 #   2. build and install the extension (PGXS)
 #   3. pg_regress suite against a scratch cluster this script creates and removes
 #   4. TAP system tests (PostgreSQL::Test::Cluster creates its own clusters)
-#   5. libFuzzer smoke run of the text and binary parsers
+#   5. client tests: Python and Node.js drivers and ORMs (test/clients/run.sh)
+#   6. libFuzzer smoke run of the text and binary parsers
 # Exits non-zero when anything fails. VECANN_FUZZ_SECONDS sets the fuzz time.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +66,17 @@ grep -qE '^Result: PASS' build/tap.log || tap_failed=$((tap_failed > 0 ? tap_fai
 record tap "$tap_passed" "$tap_failed"
 [ "$tap_failed" -gt 0 ] && find "$tap_dir" -name '*.log' -path '*log*' -exec tail -n 30 {} \; | tail -200
 rm -rf "$tap_dir"
+
+echo "== client tests =="
+# Python and Node.js drivers and ORMs (test/clients/run.sh: installs its packages,
+# runs on a scratch server of its own, ends with "clients: N passed, M failed").
+bash test/clients/run.sh 2>&1 | tee build/clients.log
+clients_rc=${PIPESTATUS[0]}
+clients_passed=$(sed -n 's/^clients: \([0-9]*\) passed, [0-9]* failed$/\1/p' build/clients.log | tail -1)
+clients_failed=$(sed -n 's/^clients: [0-9]* passed, \([0-9]*\) failed$/\1/p' build/clients.log | tail -1)
+[ -n "$clients_passed" ] || { clients_passed=0; clients_failed=1; }
+[ "$clients_rc" -ne 0 ] && [ "$clients_failed" -eq 0 ] && clients_failed=1
+record clients "$clients_passed" "$clients_failed"
 
 echo "== fuzz smoke run (libFuzzer) =="
 if bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}"; then record fuzz 2 0; else record fuzz 0 2; fi

@@ -1,0 +1,1 @@
+# Migrations of the vecapp test app: 0001 creates the extension, the table and its HNSW indexes.

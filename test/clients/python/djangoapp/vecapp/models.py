@@ -1,0 +1,19 @@
+"""The test app's model: an item with an embedding, a vector[] history, a
+2,000-dimension vector and a category, and its HNSW index declared in Meta."""
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from .fields import HnswIndex, VectorField
+
+
+class Item(models.Model):
+    embedding = VectorField(dimensions=16, null=True)
+    history = ArrayField(VectorField(dimensions=3), null=True)
+    big = VectorField(dimensions=2000, null=True)
+    category = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            HnswIndex(name="item_embedding_l2_hnsw", fields=["embedding"], opclasses=["vector_l2_ops"],
+                      m=16, ef_construction=64),
+        ]
