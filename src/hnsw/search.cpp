@@ -5,10 +5,44 @@
 
 extern "C" {
 #include "storage/bufmgr.h"
+#include "utils/memutils.h"
 }
 
 namespace vecann::hnsw {
 namespace {
+
+// Which shared buffer held each block of the index this backend searched
+// last. ReadRecentBuffer() revalidates such a hint with a pin and a tag check,
+// skipping the buffer mapping table and its partition lock; a stale hint just
+// falls back to ReadBuffer(). The hints are only hints: nothing is trusted
+// without the pin and the check.
+struct RecentBuffers {
+  RelFileNode node;
+  Buffer* buffers;  // indexed by block number; InvalidBuffer = unknown
+  BlockNumber size;
+};
+RecentBuffers recent;
+
+Buffer ReadNodeBuffer(Relation index, BlockNumber block) {
+  if (!RelFileNodeEquals(recent.node, index->rd_node)) {
+    recent.node = index->rd_node;
+    recent.size = 0;
+  }
+  if (block >= recent.size) {
+    BlockNumber size = recent.size ? recent.size : 1024;
+    while (size <= block) size *= 2;
+    recent.buffers = recent.buffers
+        ? static_cast<Buffer*>(repalloc_huge(recent.buffers, sizeof(Buffer) * size))
+        : static_cast<Buffer*>(MemoryContextAllocHuge(TopMemoryContext, sizeof(Buffer) * size));
+    for (BlockNumber b = recent.size; b < size; ++b) recent.buffers[b] = InvalidBuffer;
+    recent.size = size;
+  }
+  Buffer hint = recent.buffers[block];
+  if (hint != InvalidBuffer && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, hint)) return hint;
+  Buffer buf = ReadBuffer(index, block);
+  recent.buffers[block] = buf;
+  return buf;
+}
 
 constexpr size_t kArenaChunk = 64 * 1024;
 
@@ -56,11 +90,12 @@ core::Candidate PopMax(DiskSearch* s) {
   return s->results[--s->nresults];
 }
 
-// Reads the node at tid, records it in the found-node table; returns its index.
-uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
+// Reads the node at tid from its already pinned buffer (released here),
+// records it in the found-node table; returns its index.
+uint32 VisitPinned(DiskSearch* s, const ItemPointerData* tid, Buffer buf) {
   const IndexFacts& f = *s->facts;
   if (s->nnodes == s->nodes_capacity) {
-    uint32 next = s->nodes_capacity ? s->nodes_capacity * 2 : 256;
+    uint32 next = s->nodes_capacity ? s->nodes_capacity * 2 : 1024;
     s->nodes = s->nodes ? static_cast<FoundNode*>(repalloc_huge(s->nodes, sizeof(FoundNode) * next))
                         : static_cast<FoundNode*>(MemoryContextAllocHuge(s->cxt, sizeof(FoundNode) * next));
     s->nodes_capacity = next;
@@ -72,7 +107,6 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   found->links = static_cast<ItemPointerData*>(ArenaAlloc(s, sizeof(ItemPointerData) * slots));
   found->vector = s->keep_vectors ? static_cast<float*>(ArenaAlloc(s, VectorBytes(f.dims))) : nullptr;
 
-  Buffer buf = ReadBuffer(s->index, ItemPointerGetBlockNumber(tid));
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   const NodeHeader* node = NodeOnPage(s->index, BufferGetPage(buf), const_cast<ItemPointer>(tid));
   const float* vec = NodeVector(node);
@@ -93,6 +127,24 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
 
   if (s->level == 0) ++s->level0_visits;
   return id;
+}
+
+uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
+  return VisitPinned(s, tid, ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(tid)));
+}
+
+// Asks the CPU to start loading a node tuple's first cache lines. Reads the
+// line pointer without the content lock: the address is only a hint (a wrong
+// one costs a wasted prefetch, never a fault), the real read happens locked.
+void PrefetchNode(Buffer buf, const ItemPointerData* tid, size_t bytes) {
+  Page page = BufferGetPage(buf);
+  OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+  ItemId lp = PageGetItemId(page, off);
+  unsigned lp_off = lp->lp_off;
+  if (lp_off == 0 || lp_off >= BLCKSZ) return;
+  const char* item = static_cast<const char*>(page) + lp_off;
+  size_t end = bytes < BLCKSZ - lp_off ? bytes : BLCKSZ - lp_off;
+  for (size_t at = 0; at < end; at += 64) __builtin_prefetch(item + at);
 }
 
 // Offers a newly found node to the batch's results (or to the spill).
@@ -130,6 +182,9 @@ void SearchInit(DiskSearch* s, Relation index, const IndexFacts* facts, const fl
   s->keep_vectors = keep_vectors;
   s->cxt = cxt;
   TidSetInit(&s->visited, 1024, false, cxt);
+  int most_links = LevelSlotCount(facts->m, 0);
+  s->next_tids = static_cast<ItemPointerData*>(MemoryContextAlloc(cxt, sizeof(ItemPointerData) * most_links));
+  s->next_bufs = static_cast<Buffer*>(MemoryContextAlloc(cxt, sizeof(Buffer) * most_links));
 }
 
 void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries) {
@@ -153,11 +208,23 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
     core::Candidate nearest = s->frontier[0];
     if (s->nresults >= static_cast<uint32>(ef) && core::CandidateLess()(s->results[0], nearest)) break;
     PopMin(s->frontier, &s->nfrontier);
-    // Visit() may grow s->nodes: index it afresh after each call.
-    for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
-      ItemPointerData next = s->nodes[nearest.id].links[i];
-      if (!TidSetAdd(&s->visited, &next)) continue;
-      uint32 id = Visit(s, &next);
+    // Expand in two passes so that memory latency overlaps: pin every new
+    // neighbour and prefetch its line pointer, then its tuple, then read them.
+    const FoundNode& expanded = s->nodes[nearest.id];
+    ItemPointerData* next = s->next_tids;
+    Buffer* bufs = s->next_bufs;
+    int count = 0;
+    for (uint16 i = 0; i < expanded.nlinks; ++i) {
+      if (!TidSetAdd(&s->visited, &expanded.links[i])) continue;
+      next[count] = expanded.links[i];
+      bufs[count] = ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(&next[count]));
+      __builtin_prefetch(PageGetItemId(BufferGetPage(bufs[count]), ItemPointerGetOffsetNumberNoCheck(&next[count])));
+      ++count;
+    }
+    size_t prefetch_bytes = sizeof(NodeHeader) + VectorBytes(s->facts->dims);
+    for (int i = 0; i < count; ++i) PrefetchNode(bufs[i], &next[i], prefetch_bytes);
+    for (int i = 0; i < count; ++i) {
+      uint32 id = VisitPinned(s, &next[i], bufs[i]);
       core::Candidate c{s->nodes[id].distance, id};
       PushMin(s, &s->frontier, &s->nfrontier, &s->frontier_capacity, c);
       Offer(s, c, ef);
