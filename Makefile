@@ -48,6 +48,8 @@ SHLIB_LINK  = -lhwy -lstdc++ -lpthread
 
 # No LLVM bitcode for JIT inlining: it would need clang++ to digest Highway.
 override with_llvm = no
+# Track header dependencies (.deps/), so a changed header rebuilds its users.
+override autodepend = yes
 
 EXTRA_CLEAN = build
 
