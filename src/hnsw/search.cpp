@@ -90,9 +90,8 @@ core::Candidate PopMax(DiskSearch* s) {
   return s->results[--s->nresults];
 }
 
-// Reads the node at tid from its already pinned buffer (released here),
-// records it in the found-node table; returns its index.
-uint32 VisitPinned(DiskSearch* s, const ItemPointerData* tid, Buffer buf) {
+// Reads the node at tid, records it in the found-node table; returns its index.
+uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   const IndexFacts& f = *s->facts;
   if (s->nnodes == s->nodes_capacity) {
     uint32 next = s->nodes_capacity ? s->nodes_capacity * 2 : 1024;
@@ -107,6 +106,7 @@ uint32 VisitPinned(DiskSearch* s, const ItemPointerData* tid, Buffer buf) {
   found->links = static_cast<ItemPointerData*>(ArenaAlloc(s, sizeof(ItemPointerData) * slots));
   found->vector = s->keep_vectors ? static_cast<float*>(ArenaAlloc(s, VectorBytes(f.dims))) : nullptr;
 
+  Buffer buf = ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(tid));
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   const NodeHeader* node = NodeOnPage(s->index, BufferGetPage(buf), const_cast<ItemPointer>(tid));
   const float* vec = NodeVector(node);
@@ -127,24 +127,6 @@ uint32 VisitPinned(DiskSearch* s, const ItemPointerData* tid, Buffer buf) {
 
   if (s->level == 0) ++s->level0_visits;
   return id;
-}
-
-uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
-  return VisitPinned(s, tid, ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(tid)));
-}
-
-// Asks the CPU to start loading a node tuple's first cache lines. Reads the
-// line pointer without the content lock: the address is only a hint (a wrong
-// one costs a wasted prefetch, never a fault), the real read happens locked.
-void PrefetchNode(Buffer buf, const ItemPointerData* tid, size_t bytes) {
-  Page page = BufferGetPage(buf);
-  OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
-  ItemId lp = PageGetItemId(page, off);
-  unsigned lp_off = lp->lp_off;
-  if (lp_off == 0 || lp_off >= BLCKSZ) return;
-  const char* item = static_cast<const char*>(page) + lp_off;
-  size_t end = bytes < BLCKSZ - lp_off ? bytes : BLCKSZ - lp_off;
-  for (size_t at = 0; at < end; at += 64) __builtin_prefetch(item + at);
 }
 
 // Offers a newly found node to the batch's results (or to the spill).
@@ -182,9 +164,6 @@ void SearchInit(DiskSearch* s, Relation index, const IndexFacts* facts, const fl
   s->keep_vectors = keep_vectors;
   s->cxt = cxt;
   TidSetInit(&s->visited, 1024, false, cxt);
-  int most_links = LevelSlotCount(facts->m, 0);
-  s->next_tids = static_cast<ItemPointerData*>(MemoryContextAlloc(cxt, sizeof(ItemPointerData) * most_links));
-  s->next_bufs = static_cast<Buffer*>(MemoryContextAlloc(cxt, sizeof(Buffer) * most_links));
 }
 
 void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries) {
@@ -208,23 +187,11 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
     core::Candidate nearest = s->frontier[0];
     if (s->nresults >= static_cast<uint32>(ef) && core::CandidateLess()(s->results[0], nearest)) break;
     PopMin(s->frontier, &s->nfrontier);
-    // Expand in two passes so that memory latency overlaps: pin every new
-    // neighbour and prefetch its line pointer, then its tuple, then read them.
-    const FoundNode& expanded = s->nodes[nearest.id];
-    ItemPointerData* next = s->next_tids;
-    Buffer* bufs = s->next_bufs;
-    int count = 0;
-    for (uint16 i = 0; i < expanded.nlinks; ++i) {
-      if (!TidSetAdd(&s->visited, &expanded.links[i])) continue;
-      next[count] = expanded.links[i];
-      bufs[count] = ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(&next[count]));
-      __builtin_prefetch(PageGetItemId(BufferGetPage(bufs[count]), ItemPointerGetOffsetNumberNoCheck(&next[count])));
-      ++count;
-    }
-    size_t prefetch_bytes = sizeof(NodeHeader) + VectorBytes(s->facts->dims);
-    for (int i = 0; i < count; ++i) PrefetchNode(bufs[i], &next[i], prefetch_bytes);
-    for (int i = 0; i < count; ++i) {
-      uint32 id = VisitPinned(s, &next[i], bufs[i]);
+    // Visit() may grow s->nodes: index it afresh after each call.
+    for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
+      ItemPointerData next = s->nodes[nearest.id].links[i];
+      if (!TidSetAdd(&s->visited, &next)) continue;
+      uint32 id = Visit(s, &next);
       core::Candidate c{s->nodes[id].distance, id};
       PushMin(s, &s->frontier, &s->nfrontier, &s->frontier_capacity, c);
       Offer(s, c, ef);

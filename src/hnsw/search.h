@@ -60,9 +60,6 @@ struct DiskSearch {
   uint32 nresults, results_capacity;
   core::Candidate* spill;
   uint32 nspill, spill_capacity;
-
-  ItemPointerData* next_tids;  // scratch: neighbours being visited (2m)
-  Buffer* next_bufs;           // and their pinned buffers
 };
 
 // Prepares a search for `query` (facts->dims floats); allocates in `cxt`.
