@@ -17,6 +17,8 @@
 extern "C" {
 #include "access/generic_xlog.h"
 #include "common/pg_prng.h"
+#include "storage/freespace.h"
+#include "utils/float.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -42,24 +44,42 @@ void FillNode(NodeHeader* node, const IndexFacts& f, const float* vector, ItemPo
   }
 }
 
-// Adds a node tuple to the last page, or to a new one; returns its TID.
+// Adds a node tuple to `buf`'s page (exclusively locked) if it fits; WAL-logged.
+bool AddToPage(Relation index, Buffer buf, const NodeHeader* node, Size size, ItemPointerData* tid) {
+  if (PageGetFreeSpace(BufferGetPage(buf)) < MAXALIGN(size)) return false;
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, buf, 0);
+  OffsetNumber off = PageAddItem(page, (Item)node, size, InvalidOffsetNumber, false, false);
+  if (off == InvalidOffsetNumber) elog(ERROR, "failed to add node to index \"%s\"", RelationGetRelationName(index));
+  GenericXLogFinish(state);
+  ItemPointerSet(tid, BufferGetBlockNumber(buf), off);
+  return true;
+}
+
+// Adds a node tuple where there is room: space vacuum freed (the free space
+// map), else the last page, else a new page. Returns its TID.
 ItemPointerData AddNodeTuple(Relation index, const NodeHeader* node, Size size) {
   ItemPointerData tid;
+  Size need = MAXALIGN(size) + sizeof(ItemIdData);
+  for (BlockNumber blk = GetPageWithFreeSpace(index, need); blk != InvalidBlockNumber;) {
+    Buffer buf = ReadBuffer(index, blk);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    bool added = GetOpaque(BufferGetPage(buf))->page_type == kPageNodes && AddToPage(index, buf, node, size, &tid);
+    Size left = PageGetFreeSpace(BufferGetPage(buf));
+    UnlockReleaseBuffer(buf);
+    if (added) {
+      RecordPageWithFreeSpace(index, blk, left);
+      return tid;
+    }
+    blk = RecordAndGetPageWithFreeSpace(index, blk, left, need);
+  }
   BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   if (nblocks > 1) {
     Buffer buf = ReadBuffer(index, nblocks - 1);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    if (PageGetFreeSpace(BufferGetPage(buf)) >= MAXALIGN(size)) {
-      GenericXLogState* state = GenericXLogStart(index);
-      Page page = GenericXLogRegisterBuffer(state, buf, 0);
-      OffsetNumber off = PageAddItem(page, (Item)node, size, InvalidOffsetNumber, false, false);
-      if (off == InvalidOffsetNumber) elog(ERROR, "failed to add node to index \"%s\"", RelationGetRelationName(index));
-      GenericXLogFinish(state);
-      ItemPointerSet(&tid, BufferGetBlockNumber(buf), off);
-      UnlockReleaseBuffer(buf);
-      return tid;
-    }
+    bool added = AddToPage(index, buf, node, size, &tid);
     UnlockReleaseBuffer(buf);
+    if (added) return tid;
   }
   LockRelationForExtension(index, ExclusiveLock);
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
@@ -114,6 +134,7 @@ void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
 
   for (int attempt = 0; attempt < kRelinkRetries; ++attempt) {
     int n = ReadNode(index, f, from, level, from_vector, links, nullptr);
+    if (n < 0) return;  // vacuum removed it meanwhile
     bool already = false;
     for (int i = 0; i < n; ++i) already |= ItemPointerEquals(&links[i], new_tid);
     if (already) return;
@@ -125,8 +146,10 @@ void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
       count = n + 1;
     } else {
       for (int i = 0; i < n; ++i) {
-        ReadNode(index, f, &links[i], level, vectors[i], nullptr, nullptr);
-        cands[i] = core::Candidate{f.distance(from_vector, vectors[i], f.dims), static_cast<uint32>(i)};
+        // A neighbour vacuum removed meanwhile sorts last and is dropped.
+        bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, nullptr) < 0;
+        float d = gone ? get_float4_infinity() : f.distance(from_vector, vectors[i], f.dims);
+        cands[i] = core::Candidate{d, static_cast<uint32>(i)};
       }
       vectors[n] = const_cast<float*>(new_vector);
       cands[n] = core::Candidate{f.distance(from_vector, new_vector, f.dims), static_cast<uint32>(n)};
@@ -145,7 +168,11 @@ void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
     // Write the new list if nobody changed the old one meanwhile.
     Buffer buf = ReadBuffer(index, ItemPointerGetBlockNumber(from));
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    NodeHeader* node = NodeOnPage(index, BufferGetPage(buf), from);
+    NodeHeader* node = FindNode(BufferGetPage(buf), from);
+    if (!node) {
+      UnlockReleaseBuffer(buf);
+      return;
+    }
     ItemPointerData* slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
     int current = 0;
     bool same = node->level >= level;
@@ -157,7 +184,7 @@ void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
     if (same && current == n) {
       GenericXLogState* state = GenericXLogStart(index);
       Page page = GenericXLogRegisterBuffer(state, buf, 0);
-      node = NodeOnPage(index, page, from);
+      node = FindNode(page, from);
       slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
       for (int i = 0; i < cap; ++i) {
         if (i < count) {
@@ -207,6 +234,14 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
   SearchInit(&s, index, &f, vector, true, cxt);
   int top = level < f.entry_level ? level : f.entry_level;
   ItemPointerData start = SearchDescend(&s, top);
+  if (!ItemPointerIsValid(&start)) {
+    // Vacuum emptied the index meanwhile: insert into the empty index.
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(cxt);
+    ReadFacts(index, &f);
+    InsertNode(index, f, vector, heap_tid);
+    return;
+  }
   auto* found = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * f.ef_construction));
   auto* kept = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * 2 * f.m));
   auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * f.ef_construction));

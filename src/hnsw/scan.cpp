@@ -70,6 +70,10 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   }
   SearchInit(&st->search, scan->indexRelation, &st->facts, st->query, false, st->cxt);
   ItemPointerData start = SearchDescend(&st->search, 0);
+  if (!ItemPointerIsValid(&start)) {
+    st->done = true;  // vacuum emptied the index meanwhile
+    return;
+  }
   SearchStartLayer(&st->search, 0, &start, 1);
   st->ef = ef_search;
   st->batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * st->ef));
@@ -86,7 +90,9 @@ bool NextSequential(IndexScanDesc scan, ScanState* st) {
     Page page = BufferGetPage(buf);
     OffsetNumber max = PageGetMaxOffsetNumber(page);
     for (; st->seq_offset <= max; st->seq_offset++) {
-      const auto* node = reinterpret_cast<const NodeHeader*>(PageGetItem(page, PageGetItemId(page, st->seq_offset)));
+      ItemId lp = PageGetItemId(page, st->seq_offset);
+      if (!ItemIdIsNormal(lp)) continue;
+      const auto* node = reinterpret_cast<const NodeHeader*>(PageGetItem(page, lp));
       if (node->flags & kNodeDeleted) continue;
       scan->xs_heaptid = node->heap_tid;
       st->seq_offset++;

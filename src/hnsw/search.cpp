@@ -5,6 +5,7 @@
 
 extern "C" {
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 }
 
@@ -22,6 +23,8 @@ struct RecentBuffers {
   BlockNumber size;
 };
 RecentBuffers recent;
+
+}  // namespace
 
 Buffer ReadNodeBuffer(Relation index, BlockNumber block) {
   if (!RelFileNodeEquals(recent.node, index->rd_node)) {
@@ -43,6 +46,8 @@ Buffer ReadNodeBuffer(Relation index, BlockNumber block) {
   recent.buffers[block] = buf;
   return buf;
 }
+
+namespace {
 
 constexpr size_t kArenaChunk = 64 * 1024;
 
@@ -108,7 +113,20 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
 
   Buffer buf = ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(tid));
   LockBuffer(buf, BUFFER_LOCK_SHARE);
-  const NodeHeader* node = NodeOnPage(s->index, BufferGetPage(buf), const_cast<ItemPointer>(tid));
+  const NodeHeader* node = FindNode(BufferGetPage(buf), const_cast<ItemPointer>(tid));
+  if (!node) {
+    // Vacuum removed the node after our copy of a link to it was taken: a
+    // dead end (never returned, nothing to expand).
+    UnlockReleaseBuffer(buf);
+    found->distance = get_float4_infinity();
+    ItemPointerSetInvalid(&found->heap_tid);
+    found->level = 0;
+    found->deleted = true;
+    found->nlinks = 0;
+    if (found->vector) memset(found->vector, 0, VectorBytes(f.dims));
+    if (s->level == 0) ++s->level0_visits;
+    return id;
+  }
   const float* vec = NodeVector(node);
   found->distance = f.distance(s->query, vec, static_cast<size_t>(f.dims));
   found->heap_tid = node->heap_tid;
@@ -143,19 +161,16 @@ void Offer(DiskSearch* s, core::Candidate c, int ef) {
 
 }  // namespace
 
-NodeHeader* NodeOnPage(Relation index, Page page, ItemPointer tid) {
+NodeHeader* FindNode(Page page, ItemPointer tid) {
   OffsetNumber off = ItemPointerGetOffsetNumber(tid);
   if (GetOpaque(page)->page_type != kPageNodes || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
       !ItemIdIsNormal(PageGetItemId(page, off))) {
-    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                    errmsg("index \"%s\" links to a missing node (%u,%u)", RelationGetRelationName(index),
-                           ItemPointerGetBlockNumber(tid), off),
-                    errhint("REINDEX it.")));
+    return nullptr;
   }
   return reinterpret_cast<NodeHeader*>(PageGetItem(page, PageGetItemId(page, off)));
 }
 
-void SearchInit(DiskSearch* s, Relation index, const IndexFacts* facts, const float* query, bool keep_vectors,
+void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* query, bool keep_vectors,
                 MemoryContext cxt) {
   memset(s, 0, sizeof(*s));
   s->index = index;
@@ -206,20 +221,36 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
 }
 
 ItemPointerData SearchDescend(DiskSearch* s, int target) {
-  ItemPointerData current = s->facts->entry;
   core::Candidate best;
-  for (int level = s->facts->entry_level; level > target; --level) {
+  for (int attempt = 0;; ++attempt) {
+    ItemPointerData current = s->facts->entry;
+    int level = s->facts->entry_level;
     SearchStartLayer(s, level, &current, 1);
-    if (SearchBatch(s, 1, &best) > 0) current = s->nodes[best.id].tid;
+    const FoundNode& entry = s->nodes[s->nnodes - 1];
+    if (entry.deleted && entry.nlinks == 0 && !ItemPointerIsValid(&entry.heap_tid) && attempt < 3) {
+      // Vacuum moved the entry point and removed the old one after we read
+      // the metapage: read it again.
+      ReadFacts(s->index, s->facts);
+      if (!ItemPointerIsValid(&s->facts->entry)) return s->facts->entry;
+      continue;
+    }
+    for (; level > target; --level) {
+      if (level < s->facts->entry_level) SearchStartLayer(s, level, &current, 1);
+      if (SearchBatch(s, 1, &best) > 0) current = s->nodes[best.id].tid;
+    }
+    return current;
   }
-  return current;
 }
 
 int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,
              ItemPointerData* links, NodeHeader* header) {
-  Buffer buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+  Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(tid));
   LockBuffer(buf, BUFFER_LOCK_SHARE);
-  const NodeHeader* node = NodeOnPage(index, BufferGetPage(buf), tid);
+  const NodeHeader* node = FindNode(BufferGetPage(buf), tid);
+  if (!node) {
+    UnlockReleaseBuffer(buf);
+    return -1;
+  }
   if (header) *header = *node;
   if (vector) memcpy(vector, NodeVector(node), VectorBytes(facts.dims));
   int n = 0;

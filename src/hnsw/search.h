@@ -38,7 +38,7 @@ struct FoundNode {
 
 struct DiskSearch {
   Relation index;
-  const IndexFacts* facts;
+  IndexFacts* facts;  // the caller's; SearchDescend refreshes a stale entry point
   const float* query;
   bool keep_vectors;
   MemoryContext cxt;
@@ -63,7 +63,7 @@ struct DiskSearch {
 };
 
 // Prepares a search for `query` (facts->dims floats); allocates in `cxt`.
-void SearchInit(DiskSearch* s, Relation index, const IndexFacts* facts, const float* query, bool keep_vectors,
+void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* query, bool keep_vectors,
                 MemoryContext cxt);
 
 // Starts a layer search at `level` from the given nodes (forgets the nodes
@@ -76,16 +76,22 @@ void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, 
 int SearchBatch(DiskSearch* s, int ef, core::Candidate* out);
 
 // Greedy descent from the entry point down to level `target` + 1; returns the
-// node to start level `target` from. The index must not be empty.
+// node to start level `target` from (invalid if the index became empty). The
+// index must not have been empty when the facts were read.
 ItemPointerData SearchDescend(DiskSearch* s, int target);
 
 // Reads one node's vector and its neighbours at `level` (copies; share lock).
-// `links` must hold LevelSlotCount(m, level) entries; returns the link count.
+// `links` must hold LevelSlotCount(m, level) entries; returns the link count,
+// or -1 when there is no node at tid (vacuum removed it).
 int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,
              ItemPointerData* links, NodeHeader* header);
 
-// Locks and returns the node tuple at tid on an already pinned+locked page.
-NodeHeader* NodeOnPage(Relation index, Page page, ItemPointer tid);
+// The node tuple at tid on a pinned and locked page, or nullptr when there is
+// none (a link copied before vacuum removed its target).
+NodeHeader* FindNode(Page page, ItemPointer tid);
+
+// Pins the index block, through a remembered buffer when that is still right.
+Buffer ReadNodeBuffer(Relation index, BlockNumber block);
 
 }  // namespace vecann::hnsw
 

@@ -91,9 +91,9 @@ my %knn = (
   'l2 with a filter' => knn_sql('<->', 'WHERE category = 3'),
 );
 my $explain_sql = q{EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[1,2,3,4,5,6,7,8]' LIMIT 5};
-# The index answers: a long candidate list makes its scan exact on this small
+# The index answers: the longest candidate list makes its scan exact on this small
 # table, where the planner would then rightly prefer a sequential scan.
-my $by_index = 'SET enable_seqscan = off; SET vecann.ef_search = 400; ';
+my $by_index = 'SET enable_seqscan = off; SET vecann.ef_search = 1000; ';
 my $exact = 'SET enable_indexscan = off; SET enable_bitmapscan = off; ';
 my %knn_index = ('l2' => 'items_l2', 'ip' => 'items_ip', 'cosine' => 'items_cos', 'l2 with a filter' => 'items_l2');
 

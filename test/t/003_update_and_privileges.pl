@@ -54,7 +54,7 @@ like($err, qr/function subvector\(vector, integer, integer\) does not exist/, '0
 
 # The index answers: a long candidate list makes its scan exact on these small
 # tables, where the planner would then rightly prefer a sequential scan.
-my $by_index = 'SET enable_seqscan = off; SET vecann.ef_search = 400; ';
+my $by_index = 'SET enable_seqscan = off; SET vecann.ef_search = 1000; ';
 my $exact = 'SET enable_indexscan = off; SET enable_bitmapscan = off; ';
 # Both: the EXPLAIN of a query under $by_index names the index, and its answer is the exact one.
 sub check_knn {
