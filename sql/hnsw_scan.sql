@@ -57,15 +57,19 @@ SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> NULL LIMIT 5) 
 SET vecann.ef_search = 400;
 CREATE INDEX items_ip ON items USING hnsw (embedding vector_ip_ops);
 CREATE INDEX items_cos ON items USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX items_l1 ON items USING hnsw (embedding vector_l1_ops);
 SELECT array_agg(id) = (SELECT array_agg(id) FROM (SELECT id FROM items ORDER BY embedding <#> '[1,2,3,4,5,6,7,8]', id LIMIT 10) e) AS ip_exact
 FROM (SELECT id FROM items ORDER BY embedding <#> '[1,2,3,4,5,6,7,8]' LIMIT 10) t;
 SELECT array_agg(id) = (SELECT array_agg(id) FROM (SELECT id FROM items ORDER BY embedding <=> '[1,2,3,4,5,6,7,8]', id LIMIT 10) e) AS cosine_exact
 FROM (SELECT id FROM items ORDER BY embedding <=> '[1,2,3,4,5,6,7,8]' LIMIT 10) t;
+SELECT array_agg(id) = (SELECT array_agg(id) FROM (SELECT id FROM items ORDER BY embedding <+> '[1,2,3,4,5,6,7,8]', id LIMIT 10) e) AS l1_exact
+FROM (SELECT id FROM items ORDER BY embedding <+> '[1,2,3,4,5,6,7,8]' LIMIT 10) t;
 SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <=> '[0,0,0,0,0,0,0,0]' LIMIT 5) t;
 RESET vecann.ef_search;
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <#> '[1,2,3,4,5,6,7,8]' LIMIT 10;
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <=> '[1,2,3,4,5,6,7,8]' LIMIT 10;
-DROP INDEX items_ip, items_cos;
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <+> '[1,2,3,4,5,6,7,8]' LIMIT 10;
+DROP INDEX items_ip, items_cos, items_l1;
 
 -- rows inserted after the build are found at once
 INSERT INTO items

@@ -11,3 +11,8 @@ CREATE FUNCTION vector_concat(vector, vector) RETURNS vector
   AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR || (LEFTARG = vector, RIGHTARG = vector, PROCEDURE = vector_concat);
+
+-- The HNSW operator class for L1 distance.
+CREATE OPERATOR CLASS vector_l1_ops FOR TYPE vector USING hnsw AS
+  OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 l1_distance(vector, vector);

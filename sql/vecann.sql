@@ -208,6 +208,10 @@ CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING hnsw AS
   FUNCTION 1 vector_negative_inner_product(vector, vector),
   FUNCTION 2 vector_norm(vector);
 
+CREATE OPERATOR CLASS vector_l1_ops FOR TYPE vector USING hnsw AS
+  OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 l1_distance(vector, vector);
+
 -- Reads an HNSW index and its table and reports what it found (see README).
 CREATE FUNCTION hnsw_check(index regclass,
     OUT nodes bigint, OUT deleted_nodes bigint, OUT reachable_nodes bigint,

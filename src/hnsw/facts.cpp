@@ -65,15 +65,25 @@ Metric MetricOfOpclass(Relation index) {
   bool normalize = OidIsValid(index_getprocid(index, 1, 2));
   if (strcmp(symbol, "vector_l2_squared_distance") == 0 && !normalize) return Metric::kL2;
   if (strcmp(symbol, "vector_negative_inner_product") == 0) return normalize ? Metric::kCosine : Metric::kInnerProduct;
+  if (strcmp(symbol, "l1_distance") == 0 && !normalize) return Metric::kL1;
   ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                   errmsg("hnsw does not support distance function \"%s\"", symbol),
-                  errhint("Use the operator classes vector_l2_ops, vector_ip_ops or vector_cosine_ops.")));
+                  errhint("Use the operator classes vector_l2_ops, vector_ip_ops, vector_cosine_ops or vector_l1_ops.")));
   return Metric::kL2;
 }
 
 kernels::DistanceFn DistanceFor(Metric metric) {
   const kernels::KernelTable& k = kernels::Kernels();
-  return metric == Metric::kL2 ? k.squared_l2 : k.neg_inner_product;
+  switch (metric) {
+    case Metric::kL2:
+      return k.squared_l2;
+    case Metric::kL1:
+      return k.l1;
+    case Metric::kInnerProduct:
+    case Metric::kCosine:
+      break;
+  }
+  return k.neg_inner_product;
 }
 
 bool PrepareVector(Metric metric, const type::Vector* v, float* out) {
@@ -92,6 +102,7 @@ double OperatorDistance(Metric metric, float internal) {
     case Metric::kL2:
       return std::sqrt(static_cast<double>(internal));
     case Metric::kInnerProduct:
+    case Metric::kL1:
       return static_cast<double>(internal);
     case Metric::kCosine:
       return 1.0 + static_cast<double>(internal);

@@ -56,6 +56,7 @@ enum class Metric : uint8 {
   kL2 = 1,            // squared L2 inside; <-> reports its square root
   kInnerProduct = 2,  // negative inner product (<#>)
   kCosine = 3,        // vectors normalized on the way in; 1 - dot
+  kL1 = 4,            // taxicab distance (<+>)
 };
 
 // How vectors are stored in node tuples. Only float32 exists now; quantized
