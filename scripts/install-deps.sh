@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages vecann needs to build, test and benchmark.
+# Installs the Debian packages vecann needs to build, test and benchmark, and
+# any further packages named as arguments (scripts that need more pass them).
 # Idempotent: installs only what is missing. Run as root on Debian 12.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libipc-run-perl                  # PostgreSQL::Test::Cluster (TAP tests)
   python3 python3-psycopg python3-numpy
 )
+packages+=("$@")
 if [ "${VECANN_WITH_DATASETS:-0}" = 1 ]; then
   packages+=(dataset-fashion-mnist)
 fi

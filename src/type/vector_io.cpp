@@ -62,6 +62,16 @@ void CheckElementFinite(float value) {
 
 namespace {
 
+// The vector a parser filled `values` with (palloc'd, freed here), checked
+// against the column's typmod.
+Vector* ParsedVector(float* values, int dims, int32 typmod) {
+  vecann::type::CheckExpectedDims(typmod, dims);
+  Vector* v = vecann::type::NewVector(dims);
+  memcpy(v->x, values, sizeof(float) * dims);
+  pfree(values);
+  return v;
+}
+
 // The literal with the offending character pointed out, for error details.
 const char* PositionHint(const char* text, size_t position) {
   size_t len = strlen(text);
@@ -103,11 +113,7 @@ VECANN_FUNCTION(vector_in) {
                       errmsg("NaN and infinity are not allowed in vector (position %zu): \"%s\"", pos, text)));
       break;
   }
-  vecann::type::CheckExpectedDims(typmod, r.dims);
-  Vector* v = vecann::type::NewVector(r.dims);
-  memcpy(v->x, values, sizeof(float) * r.dims);
-  pfree(values);
-  PG_RETURN_VECTOR_P(v);
+  PG_RETURN_VECTOR_P(ParsedVector(values, r.dims, typmod));
 }
 
 // vector_out(vector) -> cstring
@@ -176,11 +182,7 @@ VECANN_FUNCTION(vector_recv) {
       break;
   }
   buf->cursor = buf->len;
-  vecann::type::CheckExpectedDims(typmod, r.dims);
-  Vector* v = vecann::type::NewVector(r.dims);
-  memcpy(v->x, values, sizeof(float) * r.dims);
-  pfree(values);
-  PG_RETURN_VECTOR_P(v);
+  PG_RETURN_VECTOR_P(ParsedVector(values, r.dims, typmod));
 }
 
 // vector_send(vector) -> bytea

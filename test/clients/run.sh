@@ -20,21 +20,8 @@ debs=(python3-pytest python3-psycopg python3-psycopg2 python3-asyncpg python3-sq
       python3-django python3-numpy)
 command -v node >/dev/null || debs+=(nodejs)
 command -v npm >/dev/null || debs+=(npm)
-missing=()
-for p in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "missing Debian packages: ${missing[*]} (run as root to install them)" >&2
-    echo "clients: 0 passed, 1 failed"
-    exit 1
-  fi
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
-    echo "apt-get install failed" >&2; echo "clients: 0 passed, 1 failed"; exit 1; }
-fi
+bash "$root/scripts/install-deps.sh" "${debs[@]}" || {
+  echo "installing Debian packages failed" >&2; echo "clients: 0 passed, 1 failed"; exit 1; }
 
 node_dir=$here/node
 stamp=$node_dir/node_modules/.vecann-lock.sha256
