@@ -16,9 +16,23 @@ OBJS = \
 	src/type/vector_ops.o \
 	src/type/vector_agg.o \
 	src/type/vector_slice.o \
+	src/type/text_error.o \
+	src/type/halfvec_io.o \
+	src/type/halfvec_cast.o \
+	src/type/halfvec_ops.o \
+	src/type/halfvec_agg.o \
+	src/type/sparsevec_io.o \
+	src/type/sparsevec_ops.o \
+	src/type/bit_ops.o \
+	src/codec/text_scan.o \
 	src/codec/vector_text.o \
 	src/codec/vector_binary.o \
+	src/codec/halfvec.o \
+	src/codec/sparsevec.o \
 	src/kernels/distance.o \
+	src/kernels/half.o \
+	src/kernels/bits.o \
+	src/kernels/sparse.o \
 	src/core/hnsw_build.o \
 	src/core/hnsw_graph.o \
 	src/hnsw/handler.o \
@@ -39,7 +53,7 @@ OBJS = \
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice hnsw_ddl hnsw_scan
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

@@ -5,7 +5,7 @@
 #   3. pg_regress suite against a scratch cluster this script creates and removes
 #   4. TAP system tests (PostgreSQL::Test::Cluster creates its own clusters)
 #   5. client tests: Python and Node.js drivers and ORMs (test/clients/run.sh)
-#   6. libFuzzer smoke run of the text and binary parsers
+#   6. libFuzzer smoke run of the text and binary parsers (vector, halfvec, sparsevec)
 # Exits non-zero when anything fails. VECANN_FUZZ_SECONDS sets the fuzz time.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,7 +79,14 @@ clients_failed=$(sed -n 's/^clients: [0-9]* passed, \([0-9]*\) failed$/\1/p' bui
 record clients "$clients_passed" "$clients_failed"
 
 echo "== fuzz smoke run (libFuzzer) =="
-if bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}"; then record fuzz 2 0; else record fuzz 0 2; fi
+# test/fuzz/run.sh ends with "fuzz: N passed, M failed" (one count per parser target).
+bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}" 2>&1 | tee build/fuzz.log
+fuzz_rc=${PIPESTATUS[0]}
+fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, [0-9]* failed$/\1/p' build/fuzz.log | tail -1)
+fuzz_failed=$(sed -n 's/^fuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' build/fuzz.log | tail -1)
+[ -n "$fuzz_passed" ] || { fuzz_passed=0; fuzz_failed=1; }
+[ "$fuzz_rc" -ne 0 ] && [ "$fuzz_failed" -eq 0 ] && fuzz_failed=1
+record fuzz "$fuzz_passed" "$fuzz_failed"
 
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"

@@ -163,11 +163,12 @@ DotNorms KDotNorms(const float* a, const float* b, size_t n) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "kernels/dispatch.h"
+
 namespace vecann::kernels {
 
-// Dispatch tables: entry 0 is Highway's lazy initializer, entries
-// 1..HWY_MAX_DYNAMIC_TARGETS the compiled targets (nullptr otherwise), the last
-// one the EMU128/SCALAR fallback. We only read them to get direct pointers.
+// Dispatch tables: one slot per compiled target (see dispatch.h). We only read
+// them to get direct pointers.
 HWY_EXPORT(KSquaredL2);
 HWY_EXPORT(KInnerProduct);
 HWY_EXPORT(KNegInnerProduct);
@@ -176,37 +177,16 @@ HWY_EXPORT(KDotNorms);
 
 namespace {
 
-constexpr size_t kFallbackIndex = HWY_MAX_DYNAMIC_TARGETS + 1;
-
-// The HWY_TARGETS bit of the fallback target compiled into this file.
-constexpr int64_t kFallbackTarget =
-    (HWY_TARGETS & HWY_EMU128) ? HWY_EMU128 : HWY_SCALAR;
-
-// Index in the HWY_EXPORT tables of a single HWY_TARGETS bit (the same mapping
-// ChosenTarget::GetIndex uses).
-size_t IndexOfTarget(int64_t target) {
-  if (target == HWY_EMU128 || target == HWY_SCALAR) return kFallbackIndex;
-  const int64_t shifted = HWY_CHOSEN_TARGET_SHIFT(target);
-  if (shifted == 0) return kFallbackIndex;
-  return hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(shifted));
-}
-
-// Inverse of IndexOfTarget.
-int64_t TargetOfIndex(size_t index) {
-  if (index == 0 || index >= kFallbackIndex) return kFallbackTarget;
-  return 1LL << (index - 1 + (HWY_HIGHEST_TARGET_BIT + 1 - HWY_MAX_DYNAMIC_TARGETS));
-}
-
 // Table of one target, or false if this file has no code for it.
 bool TableAt(size_t index, KernelTable* out) {
-  if (index == 0 || index > kFallbackIndex) return false;
+  if (index == 0 || index > dispatch::kFallbackIndex) return false;
   KernelTable t;
   t.squared_l2 = HWY_DISPATCH_TABLE(KSquaredL2)[index];
   t.inner_product = HWY_DISPATCH_TABLE(KInnerProduct)[index];
   t.neg_inner_product = HWY_DISPATCH_TABLE(KNegInnerProduct)[index];
   t.l1 = HWY_DISPATCH_TABLE(KL1)[index];
   t.dot_norms = HWY_DISPATCH_TABLE(KDotNorms)[index];
-  t.target = hwy::TargetName(TargetOfIndex(index));
+  t.target = dispatch::TargetNameOfIndex(index);
   if (!t.squared_l2 || !t.inner_product || !t.neg_inner_product || !t.l1 ||
       !t.dot_norms) {
     return false;
@@ -215,38 +195,16 @@ bool TableAt(size_t index, KernelTable* out) {
   return true;
 }
 
-KernelTable ResolveBest() {
-  // Same choice as HWY_DYNAMIC_DISPATCH: initialize Highway's chosen-target
-  // mask (idempotent) and take its index, which is computed against the
-  // targets compiled into this translation unit.
-  hwy::ChosenTarget& chosen = hwy::GetChosenTarget();
-  if (!chosen.IsInitialized()) chosen.Update(hwy::SupportedTargets());
-  KernelTable t;
-  if (TableAt(chosen.GetIndex(), &t)) return t;
-  TableAt(kFallbackIndex, &t);  // always compiled
-  return t;
-}
-
 }  // namespace
 
 const KernelTable& Kernels() {
-  static const KernelTable table = ResolveBest();  // thread-safe (C++11 magic static)
+  // Same choice as HWY_DYNAMIC_DISPATCH; thread-safe (C++11 magic static).
+  static const KernelTable table = dispatch::ResolveBest<KernelTable>(TableAt);
   return table;
 }
 
 std::vector<KernelTable> AllRunnableTargets() {
-  std::vector<KernelTable> tables;
-  // Lowest bit first == best target first.
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    KernelTable t;
-    if (TableAt(IndexOfTarget(target), &t)) tables.push_back(t);
-  }
-  if (tables.empty()) {
-    KernelTable t;
-    TableAt(kFallbackIndex, &t);
-    tables.push_back(t);
-  }
-  return tables;
+  return dispatch::AllRunnable<KernelTable>(TableAt);
 }
 
 }  // namespace vecann::kernels

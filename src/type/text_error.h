@@ -1,0 +1,27 @@
+// Helpers shared by the type input functions of vector, halfvec and
+// sparsevec for their error messages and type modifiers (glue code: uses
+// Postgres headers).
+#ifndef VECANN_TYPE_TEXT_ERROR_H_
+#define VECANN_TYPE_TEXT_ERROR_H_
+
+#include "pg/pg_headers.h"
+
+extern "C" {
+#include "utils/array.h"
+}
+
+namespace vecann::type {
+
+// The literal with ">>" inserted at the offending byte, for error details.
+inline const char* PositionHint(const char* text, size_t position) {
+  size_t len = strlen(text);
+  if (position > len) position = len;
+  return psprintf("%.*s>>%s", static_cast<int>(position), text, text + position);
+}
+
+// The n of type_name(n): exactly one modifier, 1 <= n <= max_dims.
+int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_dims);
+
+}  // namespace vecann::type
+
+#endif  // VECANN_TYPE_TEXT_ERROR_H_
