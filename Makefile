@@ -38,6 +38,7 @@ OBJS = \
 	src/hnsw/handler.o \
 	src/hnsw/settings.o \
 	src/hnsw/facts.o \
+	src/hnsw/keys.o \
 	src/hnsw/tid_set.o \
 	src/hnsw/search.o \
 	src/hnsw/build.o \
@@ -53,7 +54,7 @@ OBJS = \
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

@@ -302,3 +302,41 @@ CREATE FUNCTION binary_quantize(vector) RETURNS bit
   AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION binary_quantize(halfvec) RETURNS bit
   AS 'MODULE_PATHNAME', 'halfvec_binary_quantize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- HNSW operator classes for halfvec, sparsevec and bit. The index stores
+-- halfvec and sparsevec keys as float32 and bit keys as packed bits
+-- (src/hnsw/keys.cpp); support function 1 names the distance.
+CREATE OPERATOR CLASS halfvec_l2_ops FOR TYPE halfvec USING hnsw AS
+  OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_ip_ops FOR TYPE halfvec USING hnsw AS
+  OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_cosine_ops FOR TYPE halfvec USING hnsw AS
+  OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+  FUNCTION 2 l2_norm(halfvec);
+CREATE OPERATOR CLASS halfvec_l1_ops FOR TYPE halfvec USING hnsw AS
+  OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 l1_distance(halfvec, halfvec);
+
+CREATE OPERATOR CLASS sparsevec_l2_ops FOR TYPE sparsevec USING hnsw AS
+  OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+  FUNCTION 1 sparsevec_l2_squared_distance(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_ip_ops FOR TYPE sparsevec USING hnsw AS
+  OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+  FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_cosine_ops FOR TYPE sparsevec USING hnsw AS
+  OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+  FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec),
+  FUNCTION 2 l2_norm(sparsevec);
+CREATE OPERATOR CLASS sparsevec_l1_ops FOR TYPE sparsevec USING hnsw AS
+  OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+  FUNCTION 1 l1_distance(sparsevec, sparsevec);
+
+CREATE OPERATOR CLASS bit_hamming_ops FOR TYPE bit USING hnsw AS
+  OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+  FUNCTION 1 hamming_distance(bit, bit);
+CREATE OPERATOR CLASS bit_jaccard_ops FOR TYPE bit USING hnsw AS
+  OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+  FUNCTION 1 jaccard_distance(bit, bit);

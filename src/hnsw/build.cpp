@@ -57,6 +57,8 @@ void FillMeta(Page page, const IndexFacts& f) {
   ItemPointerSetInvalid(&meta->entry);
   meta->entry_level = -1;
   meta->max_level = static_cast<uint16>(f.max_level);
+  meta->key_type = static_cast<uint8>(f.key_type);
+  meta->key_dims = static_cast<uint32>(f.key_dims);
   // Keep the metadata out of the "hole" that full-page images leave out.
   reinterpret_cast<PageHeader>(page)->pd_lower =
       static_cast<LocationIndex>(reinterpret_cast<char*>(meta) + sizeof(HnswMetaData) - reinterpret_cast<char*>(page));
@@ -66,18 +68,21 @@ void FillMeta(Page page, const IndexFacts& f) {
 IndexFacts NewFacts(Relation index) {
   IndexFacts f;
   memset(&f, 0, sizeof(f));
-  f.dims = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-  if (f.dims < 1) {
+  f.key_type = KeyTypeOfIndex(index);
+  f.key_dims = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+  if (f.key_dims < 1) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
-                    errhint("Declare the column as vector(n), or index an expression such as (embedding::vector(3)).")));
+                    errhint("Declare the column as %s(n), or index an expression such as (embedding::%s(3)).",
+                            KeyTypeName(f.key_type), KeyTypeName(f.key_type))));
   }
+  f.dims = WordsFor(f.key_type, f.key_dims);
   GetBuildParams(index, &f.m, &f.ef_construction);
   f.metric = MetricOfOpclass(index);
-  int limit = MaxDimsForM(f.m);
-  if (f.dims > limit) {
+  int limit = KeyDimsForWords(f.key_type, MaxDimsForM(f.m));
+  if (f.key_dims > limit) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                    errmsg("vector of %d dimensions is too large for an hnsw index with m = %d: the limit is %d",
-                           f.dims, f.m, limit),
+                    errmsg("%s of %d dimensions is too large for an hnsw index with m = %d: the limit is %d",
+                           KeyTypeName(f.key_type), f.key_dims, f.m, limit),
                     errdetail("A graph node (vector and links) must fit in one %d-byte page.", BLCKSZ),
                     errhint("Use a smaller m, or reduce the dimensions.")));
   }
@@ -255,15 +260,22 @@ void LeaveMemory(BuildState* st) {
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
 }
 
+// The stored form of a row's key; false when it is not indexed.
+bool PrepareBuildKey(BuildState* st, Datum key, float* out) {
+  int key_dims;
+  KeyStatus status = PrepareKey(st->facts, key, out, &key_dims);
+  if (status == KeyStatus::kWrongDims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", st->facts.key_dims, key_dims)));
+  }
+  return status == KeyStatus::kOk;
+}
+
 void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {
   auto* st = static_cast<BuildState*>(arg);
   if (isnull[0]) return;
   MemoryContext old = MemoryContextSwitchTo(st->tuple_cxt);
-  auto* v = type::DatumGetVector(values[0]);
   int dims = st->facts.dims;
-  if (v->dim != dims) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", dims, v->dim)));
-  }
   if (st->in_memory && st->count == st->capacity) {
     if (st->capacity == st->max_rows) {
       // The next row would not fit: finish what is in memory, then go slow.
@@ -276,13 +288,13 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
     }
   }
   if (st->in_memory) {
-    if (PrepareVector(st->facts.metric, v, st->vectors + st->count * dims)) {
+    if (PrepareBuildKey(st, values[0], st->vectors + st->count * dims)) {
       st->heap_tids[st->count++] = *tid;
       st->indexed += 1;
     }
   } else {
     auto* prepared = static_cast<float*>(palloc(VectorBytes(dims)));
-    if (PrepareVector(st->facts.metric, v, prepared)) {
+    if (PrepareBuildKey(st, values[0], prepared)) {
       InsertNode(index, st->facts, prepared, tid);
       ReadFacts(index, &st->facts);
       st->indexed += 1;

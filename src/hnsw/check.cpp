@@ -194,9 +194,9 @@ void CollectLiveRows(CheckState* st) {
 void HeapRowCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {
   auto* st = static_cast<CheckState*>(arg);
   if (!alive || isnull[0]) return;
-  auto* v = type::DatumGetVector(values[0]);
-  float* scratch = static_cast<float*>(palloc(VectorBytes(v->dim)));
-  bool indexable = v->dim == st->facts.dims && PrepareVector(st->facts.metric, v, scratch);
+  float* scratch = static_cast<float*>(palloc(VectorBytes(st->facts.dims)));
+  int key_dims;
+  bool indexable = PrepareKey(st->facts, values[0], scratch, &key_dims) == KeyStatus::kOk;
   pfree(scratch);
   if (!indexable) return;
   ++st->heap_rows;

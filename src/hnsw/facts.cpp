@@ -44,6 +44,8 @@ void ReadFacts(Relation index, IndexFacts* facts) {
                     errhint("REINDEX it.")));
   }
   facts->dims = meta.dims;
+  facts->key_type = static_cast<KeyType>(meta.key_type);
+  facts->key_dims = meta.key_dims ? static_cast<int>(meta.key_dims) : meta.dims;
   facts->metric = static_cast<Metric>(meta.metric);
   facts->m = meta.m;
   facts->ef_construction = meta.ef_construction;
@@ -62,39 +64,13 @@ Metric MetricOfOpclass(Relation index) {
   Datum src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
   char* symbol = isnull ? pstrdup("") : TextDatumGetCString(src);
   ReleaseSysCache(tup);
-  bool normalize = OidIsValid(index_getprocid(index, 1, 2));
-  if (strcmp(symbol, "vector_l2_squared_distance") == 0 && !normalize) return Metric::kL2;
-  if (strcmp(symbol, "vector_negative_inner_product") == 0) return normalize ? Metric::kCosine : Metric::kInnerProduct;
-  if (strcmp(symbol, "l1_distance") == 0 && !normalize) return Metric::kL1;
-  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                  errmsg("hnsw does not support distance function \"%s\"", symbol),
-                  errhint("Use the operator classes vector_l2_ops, vector_ip_ops, vector_cosine_ops or vector_l1_ops.")));
-  return Metric::kL2;
-}
-
-kernels::DistanceFn DistanceFor(Metric metric) {
-  const kernels::KernelTable& k = kernels::Kernels();
-  switch (metric) {
-    case Metric::kL2:
-      return k.squared_l2;
-    case Metric::kL1:
-      return k.l1;
-    case Metric::kInnerProduct:
-    case Metric::kCosine:
-      break;
+  Metric metric = MetricOfSymbol(symbol, OidIsValid(index_getprocid(index, 1, 2)));
+  if (metric == Metric::kUnknown) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("hnsw does not support distance function \"%s\"", symbol),
+                    errhint("Use one of vecann's hnsw operator classes, such as vector_l2_ops.")));
   }
-  return k.neg_inner_product;
-}
-
-bool PrepareVector(Metric metric, const type::Vector* v, float* out) {
-  memcpy(out, v->x, VectorBytes(v->dim));
-  if (metric != Metric::kCosine) return true;
-  double sum = 0.0;
-  for (int i = 0; i < v->dim; ++i) sum += static_cast<double>(out[i]) * out[i];
-  if (!(sum > 0.0)) return false;
-  double norm = std::sqrt(sum);
-  for (int i = 0; i < v->dim; ++i) out[i] = static_cast<float>(out[i] / norm);
-  return true;
+  return metric;
 }
 
 double OperatorDistance(Metric metric, float internal) {
@@ -103,6 +79,9 @@ double OperatorDistance(Metric metric, float internal) {
       return std::sqrt(static_cast<double>(internal));
     case Metric::kInnerProduct:
     case Metric::kL1:
+    case Metric::kHamming:
+    case Metric::kJaccard:
+    case Metric::kUnknown:
       return static_cast<double>(internal);
     case Metric::kCosine:
       return 1.0 + static_cast<double>(internal);

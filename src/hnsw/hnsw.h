@@ -39,7 +39,9 @@ void GetBuildParams(Relation index, int* m, int* ef_construction);
 
 // ---- index-wide facts ---------------------------------------------------------
 struct IndexFacts {
-  int dims;
+  int dims;  // 4-byte words per stored vector (= dimensions for float keys)
+  KeyType key_type;
+  int key_dims;  // dimensions of the key (bits for bit)
   Metric metric;
   int m;
   int ef_construction;
@@ -55,11 +57,20 @@ void ReadFacts(Relation index, IndexFacts* facts);
 // The metric an index's operator class asks for (from its support functions).
 Metric MetricOfOpclass(Relation index);
 
+// ---- keys (keys.cpp): the indexable types and how they are stored ----------------
+KeyType KeyTypeOfIndex(Relation index);
+const char* KeyTypeName(KeyType type);
+int WordsFor(KeyType type, int key_dims);
+int KeyDimsForWords(KeyType type, int words);
+// The metric a distance support function's C symbol stands for.
+Metric MetricOfSymbol(const char* symbol, bool normalize);
 kernels::DistanceFn DistanceFor(Metric metric);
 
-// Copies a vector into the form the index stores (normalized for cosine).
-// Returns false when it cannot be indexed: a zero vector under cosine.
-bool PrepareVector(Metric metric, const type::Vector* v, float* out);
+enum class KeyStatus { kOk, kNotIndexable, kWrongDims };
+// Writes the words the index stores for `key` to out (facts.dims words):
+// kNotIndexable for a zero vector under cosine, kWrongDims (with *key_dims
+// set) when the key has other dimensions than the index.
+KeyStatus PrepareKey(const IndexFacts& facts, Datum key, float* out, int* key_dims);
 
 // The value the SQL operator would return for an internal distance.
 double OperatorDistance(Metric metric, float internal);

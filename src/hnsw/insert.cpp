@@ -288,12 +288,14 @@ bool Insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   MemoryContext old = MemoryContextSwitchTo(cxt);
   IndexFacts facts;
   ReadFacts(index, &facts);
-  auto* v = type::DatumGetVector(values[0]);
-  if (v->dim != facts.dims) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", facts.dims, v->dim)));
-  }
   auto* prepared = static_cast<float*>(palloc(VectorBytes(facts.dims)));
-  if (PrepareVector(facts.metric, v, prepared)) InsertNode(index, facts, prepared, heap_tid);
+  int key_dims;
+  KeyStatus status = PrepareKey(facts, values[0], prepared, &key_dims);
+  if (status == KeyStatus::kWrongDims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", facts.key_dims, key_dims)));
+  }
+  if (status == KeyStatus::kOk) InsertNode(index, facts, prepared, heap_tid);
   MemoryContextSwitchTo(old);
   MemoryContextDelete(cxt);
   return false;

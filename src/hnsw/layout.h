@@ -57,7 +57,14 @@ enum class Metric : uint8 {
   kInnerProduct = 2,  // negative inner product (<#>)
   kCosine = 3,        // vectors normalized on the way in; 1 - dot
   kL1 = 4,            // taxicab distance (<+>)
+  kHamming = 5,       // bits that differ (<~>)
+  kJaccard = 6,       // 1 - |a AND b| / |a OR b| (<%>)
+  kUnknown = 0xFF,    // not a distance an HNSW index supports
 };
+
+// The SQL type of the indexed column or expression (see keys.cpp for how
+// each is stored). 0 is vector, so metapages from before this field read right.
+enum class KeyType : uint8 { kVector = 0, kHalfvec = 1, kSparsevec = 2, kBit = 3 };
 
 // How vectors are stored in node tuples. Only float32 exists now; quantized
 // forms get new values without changing the format version.
@@ -66,7 +73,7 @@ enum class Storage : uint8 { kFloat32 = 1 };
 struct HnswMetaData {
   uint32 magic;
   uint32 version;
-  uint16 dims;
+  uint16 dims;    // 4-byte words per stored vector (= dimensions for float keys)
   uint8 metric;   // Metric
   uint8 storage;  // Storage
   uint16 m;
@@ -74,6 +81,10 @@ struct HnswMetaData {
   ItemPointerData entry;  // entry point node, invalid when the index is empty
   int16 entry_level;      // its level, -1 when empty
   uint16 max_level;       // highest level a node of this index may have
+  uint8 key_type;         // KeyType
+  uint8 unused;
+  uint32 key_dims;        // dimensions (bits for bit) of the key; 0 in older
+                          // metapages, where it equals dims
 };
 
 constexpr uint8 kNodeDeleted = 0x01;

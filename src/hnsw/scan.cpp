@@ -54,14 +54,15 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     st->seq_offset = FirstOffsetNumber;
     return;
   }
-  Datum arg = scan->orderByData[0].sk_argument;
-  auto* v = type::DatumGetVector(arg);
-  if (v->dim != st->facts.dims) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("different vector dimensions %d and %d", st->facts.dims, v->dim)));
-  }
   st->query = static_cast<float*>(palloc(VectorBytes(st->facts.dims)));
-  if (!PrepareVector(st->facts.metric, v, st->query)) {
+  int query_dims;
+  KeyStatus status = PrepareKey(st->facts, scan->orderByData[0].sk_argument, st->query, &query_dims);
+  if (status == KeyStatus::kWrongDims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("different %s dimensions %d and %d", KeyTypeName(st->facts.key_type), st->facts.key_dims,
+                           query_dims)));
+  }
+  if (status == KeyStatus::kNotIndexable) {
     // A zero query vector has no cosine distance to anything (NaN): all rows tie.
     st->query_is_null = true;
     st->seq_block = kMetaBlock + 1;
