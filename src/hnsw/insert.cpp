@@ -156,13 +156,23 @@ void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
       core::SortCandidates(cands, n + 1);
       PairDistance pair{&f, vectors};
       size_t kept = core::SelectNeighbors(cands, n + 1, pair, cap, chosen);
-      bool keeps_new = false;
-      for (size_t i = 0; i < kept; ++i) {
-        uint32 id = chosen[i].id;
-        keeps_new |= (id == static_cast<uint32>(n));
-        new_list[count++] = id == static_cast<uint32>(n) ? *new_tid : links[id];
+      // Keep the surviving links in their slots and put the new node where a
+      // dropped one was: the page changes by a few bytes, and so does its WAL.
+      bool* stays = static_cast<bool*>(palloc0(sizeof(bool) * (n + 1)));
+      for (size_t i = 0; i < kept; ++i) stays[chosen[i].id] = true;
+      if (!stays[n]) return;
+      bool placed = false;
+      for (int i = 0; i < n; ++i) {
+        if (stays[i]) {
+          new_list[i] = links[i];
+        } else if (!placed) {
+          new_list[i] = *new_tid;
+          placed = true;
+        } else {
+          ItemPointerSetInvalid(&new_list[i]);
+        }
       }
-      if (!keeps_new) return;
+      count = n;
     }
 
     // Write the new list if nobody changed the old one meanwhile.
