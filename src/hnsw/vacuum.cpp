@@ -5,11 +5,11 @@
 //      skip them at once); every deleted node, of this or an earlier
 //      interrupted vacuum, is collected;
 //   2. repair: every live node that links to a deleted node gets new lists
-//      at the levels concerned, chosen with the same neighbour heuristic as
-//      inserts, from its live neighbours and the live neighbours of the
-//      deleted ones (so the graph stays connected and recall holds); the
-//      entry point moves to a live node of the highest level if it was
-//      deleted;
+//      at the levels concerned: like an insert, it searches for its own
+//      vector and re-selects, with the same neighbour heuristic, among what
+//      it finds and its live neighbours (so the graph stays connected across
+//      the deleted nodes and recall holds); the entry point moves to a live
+//      node of the highest level if it was deleted;
 //   3. remove: deleted node tuples are removed from their pages without
 //      renumbering the others (item pointers stay valid), and the free space
 //      is recorded in the free space map, where inserts look first.
@@ -103,57 +103,86 @@ bool LinksToDead(VacuumState* vs, const NodeCopy& n, int level) {
   return false;
 }
 
-// New list for `n` at `level`, into `out` (LevelSlotCount entries, invalid-padded).
-void RepairList(VacuumState* vs, const NodeCopy& n, int level, ItemPointerData* out) {
-  const IndexFacts& f = vs->facts;
+// New lists for `n` at the levels that link to deleted nodes, into `fresh`
+// (all of n's slots). Like an insert, it searches the graph for n's own
+// vector from the entry point (ef_construction candidates per level) and
+// re-selects, with the insert heuristic, among what it finds and n's live
+// links; so links between regions that ran through deleted nodes are found
+// again, not only the deleted nodes' own neighbours.
+void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
+  IndexFacts& f = vs->facts;
   Relation index = vs->info->index;
-  int cap = LevelSlotCount(f.m, level);
-  int most = f.ef_construction > cap ? f.ef_construction : cap;
+  DiskSearch s;
+  SearchInit(&s, index, &f, n.vector, true, vs->cxt);
+  int top = n.level < f.entry_level ? n.level : f.entry_level;
+  ItemPointerData start = SearchDescend(&s, top);
+  if (!ItemPointerIsValid(&start)) return;
+  int most = f.ef_construction + 4 * LevelSlotCount(f.m, 0);
+  auto* found = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * f.ef_construction));
+  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * f.ef_construction));
   auto* tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * most));
   auto** vectors = static_cast<float**>(palloc(sizeof(float*) * most));
   auto* cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * most));
-  auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * cap));
-  auto* two_hop = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
-  int count = 0;
+  auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * LevelSlotCount(f.m, 0)));
+  int nentries = 1;
+  entries[0] = start;
+  for (int l = top; l >= 0; --l) {
+    SearchStartLayer(&s, l, entries, nentries);
+    int k = SearchBatch(&s, f.ef_construction, found);
+    nentries = 0;
+    for (int i = 0; i < k; ++i) entries[nentries++] = s.nodes[found[i].id].tid;
+    if (!LinksToDead(vs, n, l)) continue;
 
-  auto add = [&](const ItemPointerData* t) {
-    if (count >= most || ItemPointerEquals(const_cast<ItemPointer>(t), const_cast<ItemPointer>(&n.tid)) ||
-        TidSetFind(&vs->dead, t)) {
-      return;
+    int count = 0;
+    auto add = [&](const ItemPointerData* t, float* v, float d) {
+      if (count >= most || ItemPointerEquals(const_cast<ItemPointer>(t), const_cast<ItemPointer>(&n.tid)) ||
+          TidSetFind(&vs->dead, t)) {
+        return;
+      }
+      for (int i = 0; i < count; ++i) {
+        if (ItemPointerEquals(&tids[i], const_cast<ItemPointer>(t))) return;
+      }
+      tids[count] = *t;
+      vectors[count] = v;
+      cands[count] = core::Candidate{d, static_cast<uint32>(count)};
+      ++count;
+    };
+    for (int i = 0; i < k; ++i) {
+      const FoundNode& fn = s.nodes[found[i].id];
+      if (!fn.deleted && fn.level >= l) add(&fn.tid, fn.vector, fn.distance);
     }
-    for (int i = 0; i < count; ++i) {
-      if (ItemPointerEquals(&tids[i], const_cast<ItemPointer>(t))) return;
+    int cap = LevelSlotCount(f.m, l);
+    const ItemPointerData* list = n.slots + LevelSlotStart(f.m, l);
+    for (int i = 0; i < cap; ++i) {
+      if (!ItemPointerIsValid(&list[i]) || TidSetFind(&vs->dead, &list[i])) continue;
+      float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
+      NodeHeader header;
+      if (ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, v, nullptr, &header) < 0 || header.level < l) continue;
+      add(&list[i], v, f.distance(n.vector, v, f.dims));
     }
-    float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
-    NodeHeader header;
-    if (ReadNode(index, f, const_cast<ItemPointer>(t), level, v, nullptr, &header) < 0 || header.level < level) {
-      pfree(v);
-      return;
+    // The deleted neighbours' own live neighbours: the links that ran
+    // through a deleted node (between regions, say) are found again here.
+    auto* two_hop = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
+    for (int i = 0; i < cap && count < most; ++i) {
+      if (!ItemPointerIsValid(&list[i]) || !TidSetFind(&vs->dead, &list[i])) continue;
+      int h = ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, nullptr, two_hop, nullptr);
+      for (int j = 0; j < h && count < most; ++j) {
+        float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
+        NodeHeader header;
+        if (ReadNode(index, f, &two_hop[j], l, v, nullptr, &header) < 0 || header.level < l) continue;
+        add(&two_hop[j], v, f.distance(n.vector, v, f.dims));
+      }
     }
-    tids[count] = *t;
-    vectors[count] = v;
-    cands[count] = core::Candidate{f.distance(n.vector, v, f.dims), static_cast<uint32>(count)};
-    ++count;
-  };
-
-  const ItemPointerData* list = n.slots + LevelSlotStart(f.m, level);
-  for (int i = 0; i < cap; ++i) {
-    if (ItemPointerIsValid(&list[i])) add(&list[i]);
-  }
-  for (int i = 0; i < cap && count < most; ++i) {
-    if (!ItemPointerIsValid(&list[i]) || !TidSetFind(&vs->dead, &list[i])) continue;
-    int k = ReadNode(index, f, const_cast<ItemPointer>(&list[i]), level, nullptr, two_hop, nullptr);
-    for (int j = 0; j < k; ++j) add(&two_hop[j]);
-  }
-
-  core::SortCandidates(cands, count);
-  auto pair = [&](uint32 a, uint32 b) { return f.distance(vectors[a], vectors[b], static_cast<size_t>(f.dims)); };
-  size_t kept = core::SelectNeighbors(cands, count, pair, cap, chosen);
-  for (int i = 0; i < cap; ++i) {
-    if (static_cast<size_t>(i) < kept) {
-      out[i] = tids[chosen[i].id];
-    } else {
-      ItemPointerSetInvalid(&out[i]);
+    core::SortCandidates(cands, count);
+    auto pair = [&](uint32 a, uint32 b) { return f.distance(vectors[a], vectors[b], static_cast<size_t>(f.dims)); };
+    size_t kept = core::SelectNeighbors(cands, count, pair, cap, chosen);
+    ItemPointerData* out = fresh + LevelSlotStart(f.m, l);
+    for (int i = 0; i < cap; ++i) {
+      if (static_cast<size_t>(i) < kept) {
+        out[i] = tids[chosen[i].id];
+      } else {
+        ItemPointerSetInvalid(&out[i]);
+      }
     }
   }
 }
@@ -185,12 +214,8 @@ void RepairNode(VacuumState* vs, const ItemPointerData* tid) {
 
     auto* fresh = static_cast<ItemPointerData*>(palloc(slot_bytes));
     memcpy(fresh, n.slots, slot_bytes);
-    bool changed = false;
-    for (int l = 0; l <= n.level; ++l) {
-      if (!LinksToDead(vs, n, l)) continue;
-      RepairList(vs, n, l, fresh + LevelSlotStart(f.m, l));
-      changed = true;
-    }
+    RepairLists(vs, n, fresh);
+    bool changed = memcmp(fresh, n.slots, slot_bytes) != 0;
     bool written = !changed;
     if (changed) {
       // Write the new lists only if nobody changed the node meanwhile.
