@@ -122,6 +122,19 @@ def random_dataset(n, dim, nq=1000, seed=42):
                    source=f"numpy default_rng({seed}) uniform [0,1)")
 
 
+def clusters_dataset(n, dim, nq=1000, seed=42, k=200):
+    """Gaussian clusters around zero, like model embeddings (both signs, so that
+    binary quantization means something): k centres N(0, 1), points centre +
+    N(0, 0.5^2); queries drawn the same way. Seeded."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, dim)).astype(np.float32)
+    base = centres[rng.integers(0, k, n)] + 0.5 * rng.standard_normal((n, dim)).astype(np.float32)
+    qrng = np.random.default_rng(seed + 1)
+    queries = centres[qrng.integers(0, k, nq)] + 0.5 * qrng.standard_normal((nq, dim)).astype(np.float32)
+    return Dataset(f"clusters-{n}x{dim}-s{seed}", base.astype(np.float32), queries.astype(np.float32), "l2",
+                   source=f"numpy default_rng({seed}): {k} N(0,1) centres + N(0,0.25) noise")
+
+
 def fashion_mnist(rows=None):
     train = os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")
     test = os.path.join(FASHION_DIR, "t10k-images-idx3-ubyte.gz")
@@ -137,7 +150,7 @@ def fashion_mnist(rows=None):
     return Dataset(name, base, queries, "l2", source=FASHION_DIR)
 
 
-DATASETS = ("siftsmall", "bigann10k", "fashion-mnist", "random")
+DATASETS = ("siftsmall", "bigann10k", "fashion-mnist", "random", "clusters")
 
 
 def load(name, rows=None, dim=128, nq=1000, seed=42):
@@ -152,6 +165,8 @@ def load(name, rows=None, dim=128, nq=1000, seed=42):
         return fashion_mnist(rows)
     if name == "random":
         return random_dataset(rows or 100000, dim, nq, seed)
+    if name == "clusters":
+        return clusters_dataset(rows or 20000, dim, nq, seed)
     raise ValueError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
 
 

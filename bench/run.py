@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # vecann benchmark driver: measures vecann (and pgvector, when it is installed on the
-# same server) on exact search (`exact`: sequential-scan ORDER BY <-> LIMIT 10) and on
+# same server) on exact search (`exact`: sequential-scan ORDER BY <-> LIMIT 10), on
 # HNSW approximate search (`ann`: build time, size, WAL, recall@10 vs QPS over an
-# ef_search sweep, pgbench throughput). Each target lives in its own database of one
-# server: bench_vecann (CREATE EXTENSION vecann, GUC vecann.*) and bench_pgvector
-# (CREATE EXTENSION vector, GUC hnsw.*). See bench/README.md.
+# ef_search sweep, pgbench throughput) and on writes to an indexed table (`writes`, in
+# writes.py: insert throughput, WAL per row, VACUUM after deletes). Each target lives
+# in its own database of one server: bench_vecann (CREATE EXTENSION vecann, GUC
+# vecann.*) and bench_pgvector (CREATE EXTENSION vector, GUC hnsw.*). See
+# bench/README.md.
 
 import argparse
 import datetime
@@ -31,6 +33,7 @@ from psycopg.pq import Format
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datasets  # noqa: E402
+import writes  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
@@ -592,7 +595,30 @@ def qps_at_recall(points, target):
     return None, "not reached"
 
 
-def run_pgbench(t, table, qtable, op, nq, ef, clients, seconds):
+def knn_sql(kind, table, op, dim, q, rerank):
+    """The nearest-neighbour query for an index kind; q is the SQL of the query vector
+    ($1, a client placeholder, or a subquery), used once."""
+    if kind == "halfvec":
+        return (f"SELECT id FROM {table} ORDER BY embedding::halfvec({dim}) {op} "
+                f"({q})::halfvec({dim}) LIMIT 10")
+    if kind == "binary":
+        # the binary index finds `rerank` candidates, the exact distance orders them
+        return (f"SELECT c.id FROM (SELECT ({q})::vector AS qv) q, LATERAL ("
+                f"SELECT id, embedding FROM {table} ORDER BY binary_quantize(embedding)::bit({dim}) <~> "
+                f"binary_quantize(q.qv)::bit({dim}) LIMIT {rerank}) c ORDER BY c.embedding {op} q.qv LIMIT 10")
+    return f"SELECT id FROM {table} ORDER BY embedding {op} ({q}) LIMIT 10"
+
+
+def index_key_sql(kind, opclass, dim):
+    """The key and operator class of CREATE INDEX for an index kind."""
+    if kind == "halfvec":
+        return f"(embedding::halfvec({dim})) {opclass.replace('vector_', 'halfvec_')}"
+    if kind == "binary":
+        return f"(binary_quantize(embedding)::bit({dim})) bit_hamming_ops"
+    return f"embedding {opclass}"
+
+
+def run_pgbench(t, query_sql, qtable, nq, ef, clients, seconds):
     bindir = subprocess.run(["pg_config", "--bindir"], stdout=subprocess.PIPE,
                             text=True).stdout.strip()
     pgbench = os.path.join(bindir, "pgbench")
@@ -600,8 +626,7 @@ def run_pgbench(t, table, qtable, op, nq, ef, clients, seconds):
         return None, "pgbench not found (install postgresql-contrib)"
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write("\\set qid random(1, :nq)\n")
-        f.write(f"SELECT id FROM {table} ORDER BY embedding {op} "
-                f"(SELECT q FROM {qtable} WHERE qid = :qid) LIMIT 10;\n")
+        f.write(query_sql(f"SELECT q FROM {qtable} WHERE qid = :qid") + ";\n")
         script = f.name
     os.chmod(script, 0o644)
     env = dict(os.environ)
@@ -632,8 +657,12 @@ def cmd_ann(args, targets):
     pgb_efs = efs if args.pgbench_ef == "all" else \
         [int(x) for x in args.pgbench_ef.split(",") if x.strip()] if args.pgbench_ef else []
     table, qtable = "ann_" + _ident(ds.name), "ann_" + _ident(ds.name) + "_q"
+    kind = args.index_kind
+    knn = lambda q: knn_sql(kind, table, op, ds.dim, q, args.rerank)
     log(f"\n== ann: {ds.name} ({ds.n:,} x {ds.dim}), {nq} queries, metric {args.metric} ({op}, "
-        f"{opclass}), m={args.m}, ef_construction={args.ef_construction}, ef_search {efs}")
+        f"{opclass}), index on {index_key_sql(kind, opclass, ds.dim)}"
+        f"{f', re-ranking {args.rerank} candidates' if kind == 'binary' else ''}, "
+        f"m={args.m}, ef_construction={args.ef_construction}, ef_search {efs}")
     results, live = [], []
     for t in targets:
         t.probe(ds.dim)
@@ -653,7 +682,7 @@ def cmd_ann(args, targets):
         lsn0 = t.conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
         t0 = time.perf_counter()
         try:
-            t.conn.execute(f"CREATE INDEX {idx} ON {table} USING hnsw (embedding {opclass}) "
+            t.conn.execute(f"CREATE INDEX {idx} ON {table} USING hnsw ({index_key_sql(kind, opclass, ds.dim)}) "
                            f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
         except psycopg.Error as e:
             res["error"] = f"CREATE INDEX failed: {str(e).strip()}"
@@ -671,9 +700,8 @@ def cmd_ann(args, targets):
         log(f"   loaded {ds.n:,} rows in {res['load_s']:.1f} s (table {_fmt_bytes(total)}); "
             f"index built in {res['build_s']:.1f} s, size {_fmt_bytes(res['index_bytes'])}, "
             f"WAL {_fmt_bytes(res['wal_bytes'])}")
-        q_param = f"SELECT id FROM {table} ORDER BY embedding {op} {t.ph} LIMIT 10"
-        q_sub = (f"SELECT id FROM {table} ORDER BY embedding {op} "
-                 f"(SELECT q FROM {qtable} WHERE qid = 1) LIMIT 10")
+        q_param = knn(t.ph)
+        q_sub = knn(f"SELECT q FROM {qtable} WHERE qid = 1")
         plans = {"param": t.explain(q_param, (Vec(qv[0]),)), "subquery": t.explain(q_sub)}
         res["explain"] = plans
         res["index_used"] = all(any(idx in ln for ln in p) for p in plans.values())
@@ -684,7 +712,7 @@ def cmd_ann(args, targets):
             for ln in plans["param"]:
                 log("     " + ln)
         res["sweep"] = []
-        st = Prepared(t, f"SELECT id FROM {table} ORDER BY embedding {op} $1 LIMIT 10")
+        st = Prepared(t, knn("$1"))
         live.append((t, res, st, [st.encode(v) for v in qv]))
         results.append(res)
 
@@ -724,7 +752,7 @@ def cmd_ann(args, targets):
                   "qps": qps, "latency_ms": 1000.0 / qps, "qps_rounds": round_qps[t.name],
                   "short_results": sum(1 for r in ids[t.name] if len(r) < 10)}
             if ef in pgb_efs and args.pgbench_time > 0:
-                pb, err = run_pgbench(t, table, qtable, op, nq, ef, args.pgbench_clients,
+                pb, err = run_pgbench(t, knn, qtable, nq, ef, args.pgbench_clients,
                                       args.pgbench_time)
                 pt["pgbench"] = pb
                 if err:
@@ -854,6 +882,12 @@ def main():
                     help="limit the base rows (random: its size, default 100000)")
     an.add_argument("--queries", type=int, default=1000,
                     help="queries used (the first N of the query set; 0 = all)")
+    an.add_argument("--index-kind", default="vector", choices=["vector", "halfvec", "binary"],
+                    help="vector: (embedding vector_*_ops); halfvec: an expression index on "
+                         "embedding::halfvec(dim); binary: on binary_quantize(embedding)::bit(dim) "
+                         "with bit_hamming_ops, queries re-rank --rerank candidates by the exact distance")
+    an.add_argument("--rerank", type=int, default=100,
+                    help="candidates the binary index returns for exact re-ranking")
     an.add_argument("--m", type=int, default=16)
     an.add_argument("--ef-construction", type=int, default=64)
     an.add_argument("--ef-search", default="10,20,40,80,120,200,400",
@@ -869,6 +903,8 @@ def main():
     an.add_argument("--pgbench-clients", type=int, default=2)
     an.add_argument("--pgbench-ef", default="all",
                     help="ef_search values to run pgbench at ('all' or a comma list)")
+
+    writes.add_parser(sub, common)
 
     args = ap.parse_args()
     if args.cmd == "exact" and args.rows <= 0:
@@ -907,7 +943,12 @@ def main():
         if not targets:
             log("nothing to measure")
             return 2
-        out = cmd_exact(args, targets) if args.cmd == "exact" else cmd_ann(args, targets)
+        if args.cmd == "exact":
+            out = cmd_exact(args, targets)
+        elif args.cmd == "ann":
+            out = cmd_ann(args, targets)
+        else:
+            out = writes.cmd_writes(args, targets, sys.modules[__name__])
         for t in targets:
             t.close()
         admin.close()

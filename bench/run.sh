@@ -3,6 +3,7 @@
 # and installs vecann from this repository, then runs bench/run.py with /usr/bin/python3.
 #   bash bench/run.sh exact [options]            exact-search QPS (see bench/README.md)
 #   bash bench/run.sh ann --dataset siftsmall    HNSW build, recall/QPS sweep, pgbench
+#   bash bench/run.sh writes                     insert throughput, WAL/row, VACUUM after deletes
 # BENCH_NO_BUILD=1 skips the vecann build (uses whatever vecann is installed).
 set -u
 
