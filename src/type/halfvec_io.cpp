@@ -131,35 +131,7 @@ VECANN_FUNCTION(halfvec_recv) {
   size_t len = static_cast<size_t>(buf->len - buf->cursor);
   uint16* values = static_cast<uint16*>(palloc(sizeof(uint16) * kMaxDims));
   vecann::codec::BinaryParseResult r = vecann::codec::ParseHalfvecBinary(data, len, values, kMaxDims);
-  switch (r.error) {
-    case vecann::codec::BinaryError::kOk:
-      break;
-    case vecann::codec::BinaryError::kTruncated:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary halfvec is truncated: %zu bytes, need at least 4", len)));
-      break;
-    case vecann::codec::BinaryError::kBadDims:
-      if (r.dims < 1) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                        errmsg("binary halfvec has %d dimensions; a halfvec needs at least 1", r.dims)));
-      }
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("halfvec cannot have more than %d dimensions", kMaxDims)));
-      break;
-    case vecann::codec::BinaryError::kBadUnused:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary halfvec's reserved field must be 0")));
-      break;
-    case vecann::codec::BinaryError::kLengthMismatch:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary halfvec of %d dimensions must be %zu bytes, not %zu", r.dims,
-                             vecann::codec::BinaryHalfvecBytes(r.dims), len)));
-      break;
-    case vecann::codec::BinaryError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in halfvec (element %d)", r.index + 1)));
-      break;
-  }
+  vecann::type::ReportBinaryError(r, len, sizeof(uint16), "halfvec", kMaxDims);
   buf->cursor = buf->len;
   PG_RETURN_HALFVEC_P(ParsedHalfVector(values, r.dims, typmod));
 }

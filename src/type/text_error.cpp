@@ -22,4 +22,37 @@ int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_di
   return *tl;
 }
 
+void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t value_bytes, const char* type_name,
+                       int max_dims) {
+  switch (r.error) {
+    case codec::BinaryError::kOk:
+      return;
+    case codec::BinaryError::kTruncated:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                      errmsg("binary %s is truncated: %zu bytes, need at least 4", type_name, len)));
+      break;
+    case codec::BinaryError::kBadDims:
+      if (r.dims < 1) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                        errmsg("binary %s has %d dimensions; a %s needs at least 1", type_name, r.dims, type_name)));
+      }
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("%s cannot have more than %d dimensions", type_name, max_dims)));
+      break;
+    case codec::BinaryError::kBadUnused:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                      errmsg("binary %s's reserved field must be 0", type_name)));
+      break;
+    case codec::BinaryError::kLengthMismatch:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                      errmsg("binary %s of %d dimensions must be %zu bytes, not %zu", type_name, r.dims,
+                             4 + value_bytes * static_cast<size_t>(r.dims), len)));
+      break;
+    case codec::BinaryError::kNotFinite:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("NaN and infinity are not allowed in %s (element %d)", type_name, r.index + 1)));
+      break;
+  }
+}
+
 }  // namespace vecann::type

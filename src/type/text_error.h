@@ -4,6 +4,7 @@
 #ifndef VECANN_TYPE_TEXT_ERROR_H_
 #define VECANN_TYPE_TEXT_ERROR_H_
 
+#include "codec/vector_binary.h"
 #include "pg/pg_headers.h"
 
 extern "C" {
@@ -21,6 +22,12 @@ inline const char* PositionHint(const char* text, size_t position) {
 
 // The n of type_name(n): exactly one modifier, 1 <= n <= max_dims.
 int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_dims);
+
+// Raises the error for a failed binary (recv) parse of a dense type in
+// pgvector's wire format (int16 dims, int16 0, dims values of value_bytes);
+// returns only for kOk.
+void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t value_bytes, const char* type_name,
+                       int max_dims);
 
 }  // namespace vecann::type
 

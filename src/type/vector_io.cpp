@@ -5,6 +5,7 @@
 #include "codec/vector_binary.h"
 #include "codec/vector_text.h"
 #include "pg/guard.h"
+#include "type/text_error.h"
 #include "type/vector.h"
 
 extern "C" {
@@ -72,12 +73,6 @@ Vector* ParsedVector(float* values, int dims, int32 typmod) {
   return v;
 }
 
-// The literal with the offending character pointed out, for error details.
-const char* PositionHint(const char* text, size_t position) {
-  size_t len = strlen(text);
-  if (position > len) position = len;
-  return psprintf("%.*s>>%s", static_cast<int>(position), text, text + position);
-}
 
 }  // namespace
 
@@ -95,7 +90,7 @@ VECANN_FUNCTION(vector_in) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
                       errmsg("vector literal is malformed at position %zu: \"%s\"", pos, text),
                       errdetail("Expected a literal like \"[1,2.5,-3]\"; the problem is at \"%s\".",
-                                PositionHint(text, r.position))));
+                                vecann::type::PositionHint(text, r.position))));
       break;
     case vecann::codec::TextError::kEmpty:
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
@@ -127,21 +122,7 @@ VECANN_FUNCTION(vector_out) {
 
 // vector_typmod_in(cstring[]) -> int4: the n of vector(n)
 VECANN_FUNCTION(vector_typmod_in) {
-  ArrayType* ta = PG_GETARG_ARRAYTYPE_P(0);
-  int n = 0;
-  int32* tl = ArrayGetIntegerTypmods(ta, &n);
-  if (n != 1) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier"),
-                    errdetail("vector takes one modifier, its number of dimensions: vector(3).")));
-  }
-  if (*tl < 1) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("dimensions for type vector must be at least 1")));
-  }
-  if (*tl > kMaxDims) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("dimensions for type vector cannot exceed %d", kMaxDims)));
-  }
-  PG_RETURN_INT32(*tl);
+  PG_RETURN_INT32(vecann::type::DimensionsTypmod(PG_GETARG_ARRAYTYPE_P(0), "vector", kMaxDims));
 }
 
 // vector_recv(internal, oid, int4) -> vector
@@ -152,35 +133,7 @@ VECANN_FUNCTION(vector_recv) {
   size_t len = static_cast<size_t>(buf->len - buf->cursor);
   float* values = static_cast<float*>(palloc(sizeof(float) * kMaxDims));
   vecann::codec::BinaryParseResult r = vecann::codec::ParseVectorBinary(data, len, values, kMaxDims);
-  switch (r.error) {
-    case vecann::codec::BinaryError::kOk:
-      break;
-    case vecann::codec::BinaryError::kTruncated:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary vector is truncated: %zu bytes, need at least 4", len)));
-      break;
-    case vecann::codec::BinaryError::kBadDims:
-      if (r.dims < 1) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                        errmsg("binary vector has %d dimensions; a vector needs at least 1", r.dims)));
-      }
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("vector cannot have more than %d dimensions", kMaxDims)));
-      break;
-    case vecann::codec::BinaryError::kBadUnused:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary vector's reserved field must be 0")));
-      break;
-    case vecann::codec::BinaryError::kLengthMismatch:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary vector of %d dimensions must be %zu bytes, not %zu", r.dims,
-                             vecann::codec::BinaryVectorBytes(r.dims), len)));
-      break;
-    case vecann::codec::BinaryError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in vector (element %d)", r.index + 1)));
-      break;
-  }
+  vecann::type::ReportBinaryError(r, len, sizeof(float), "vector", kMaxDims);
   buf->cursor = buf->len;
   PG_RETURN_VECTOR_P(ParsedVector(values, r.dims, typmod));
 }
