@@ -79,33 +79,7 @@ VECANN_FUNCTION(halfvec_in) {
   int32 typmod = PG_GETARG_INT32(2);
   uint16* values = static_cast<uint16*>(palloc(sizeof(uint16) * kMaxDims));
   vecann::codec::TextParseResult r = vecann::codec::ParseHalfvecText(text, values, kMaxDims);
-  size_t pos = r.position + 1;  // 1-based for people
-  switch (r.error) {
-    case vecann::codec::TextError::kOk:
-      break;
-    case vecann::codec::TextError::kMalformed:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                      errmsg("halfvec literal is malformed at position %zu: \"%s\"", pos, text),
-                      errdetail("Expected a literal like \"[1,2.5,-3]\"; the problem is at \"%s\".",
-                                vecann::type::PositionHint(text, r.position))));
-      break;
-    case vecann::codec::TextError::kEmpty:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("halfvec must have at least 1 dimension")));
-      break;
-    case vecann::codec::TextError::kTooManyDims:
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("halfvec cannot have more than %d dimensions", kMaxDims)));
-      break;
-    case vecann::codec::TextError::kOutOfRange:
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("value at position %zu is out of range for type halfvec: \"%s\"", pos, text),
-                      errdetail("A halfvec holds values of magnitude up to 65504.")));
-      break;
-    case vecann::codec::TextError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in halfvec (position %zu): \"%s\"", pos, text)));
-      break;
-  }
+  vecann::type::ReportTextError(r, text, "halfvec", kMaxDims, "A halfvec holds values of magnitude up to 65504.");
   PG_RETURN_HALFVEC_P(ParsedHalfVector(values, r.dims, typmod));
 }
 

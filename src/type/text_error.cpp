@@ -22,6 +22,37 @@ int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_di
   return *tl;
 }
 
+void ReportTextError(const codec::TextParseResult& r, const char* text, const char* type_name, int max_dims,
+                     const char* range_detail) {
+  size_t pos = r.position + 1;  // 1-based for people
+  switch (r.error) {
+    case codec::TextError::kOk:
+      return;
+    case codec::TextError::kMalformed:
+      ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+                      errmsg("%s literal is malformed at position %zu: \"%s\"", type_name, pos, text),
+                      errdetail("Expected a literal like \"[1,2.5,-3]\"; the problem is at \"%s\".",
+                                PositionHint(text, r.position))));
+      break;
+    case codec::TextError::kEmpty:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must have at least 1 dimension", type_name)));
+      break;
+    case codec::TextError::kTooManyDims:
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("%s cannot have more than %d dimensions", type_name, max_dims)));
+      break;
+    case codec::TextError::kOutOfRange:
+      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                      errmsg("value at position %zu is out of range for type %s: \"%s\"", pos, type_name, text),
+                      range_detail ? errdetail("%s", range_detail) : 0));
+      break;
+    case codec::TextError::kNotFinite:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("NaN and infinity are not allowed in %s (position %zu): \"%s\"", type_name, pos, text)));
+      break;
+  }
+}
+
 void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t value_bytes, const char* type_name,
                        int max_dims) {
   switch (r.error) {

@@ -5,6 +5,7 @@
 #define VECANN_TYPE_TEXT_ERROR_H_
 
 #include "codec/vector_binary.h"
+#include "codec/vector_text.h"
 #include "pg/pg_headers.h"
 
 extern "C" {
@@ -22,6 +23,12 @@ inline const char* PositionHint(const char* text, size_t position) {
 
 // The n of type_name(n): exactly one modifier, 1 <= n <= max_dims.
 int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_dims);
+
+// Raises the error for a failed text parse of a dense vector literal of
+// type_name; range_detail (or nullptr) explains the type's value range.
+// Returns only for kOk.
+void ReportTextError(const codec::TextParseResult& r, const char* text, const char* type_name, int max_dims,
+                     const char* range_detail);
 
 // Raises the error for a failed binary (recv) parse of a dense type in
 // pgvector's wire format (int16 dims, int16 0, dims values of value_bytes);

@@ -82,32 +82,7 @@ VECANN_FUNCTION(vector_in) {
   int32 typmod = PG_GETARG_INT32(2);
   float* values = static_cast<float*>(palloc(sizeof(float) * kMaxDims));
   vecann::codec::TextParseResult r = vecann::codec::ParseVectorText(text, values, kMaxDims);
-  size_t pos = r.position + 1;  // 1-based for people
-  switch (r.error) {
-    case vecann::codec::TextError::kOk:
-      break;
-    case vecann::codec::TextError::kMalformed:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                      errmsg("vector literal is malformed at position %zu: \"%s\"", pos, text),
-                      errdetail("Expected a literal like \"[1,2.5,-3]\"; the problem is at \"%s\".",
-                                vecann::type::PositionHint(text, r.position))));
-      break;
-    case vecann::codec::TextError::kEmpty:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
-      break;
-    case vecann::codec::TextError::kTooManyDims:
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("vector cannot have more than %d dimensions", kMaxDims)));
-      break;
-    case vecann::codec::TextError::kOutOfRange:
-      ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("value at position %zu is out of range for type vector: \"%s\"", pos, text)));
-      break;
-    case vecann::codec::TextError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in vector (position %zu): \"%s\"", pos, text)));
-      break;
-  }
+  vecann::type::ReportTextError(r, text, "vector", kMaxDims, nullptr);
   PG_RETURN_VECTOR_P(ParsedVector(values, r.dims, typmod));
 }
 
