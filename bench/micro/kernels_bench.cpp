@@ -7,6 +7,11 @@
 //
 // Names: <kernel>/<impl>/<dim>, impl = "best:<TARGET>", "<TARGET>",
 // "scalar_float" or "reference_double".
+//
+// Also the quantized-code kernels (quantize.h): a float32 query against an
+// f16, bf16, i8 or bit code at dims 784 and 1536, for every runnable target.
+// Names: code_<format>_<kernel>/<impl>/<dim>, impl = "best:<TARGET>" or
+// "<TARGET>".
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -14,9 +19,11 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/distance.h"
+#include "kernels/quantize.h"
 #include "kernels/reference.h"
 
 namespace {
@@ -194,10 +201,69 @@ void RegisterAll() {
   RegisterImpl("reference_double", reference);
 }
 
+// ---------------------------------------------------------------------------
+// Quantized codes.
+
+using vecann::kernels::CodeFormat;
+using vecann::kernels::CodeKernelTable;
+
+constexpr int kCodeDims[] = {784, 1536};
+
+// A random query and the code of another random vector (L1-resident).
+struct QueryAndCode {
+  QueryAndCode(CodeFormat format, size_t dim) : pair(dim) {
+    code = static_cast<float*>(std::aligned_alloc(64, ((vecann::kernels::CodeBytes(format, dim) + 63) / 64) * 64));
+    vecann::kernels::Encode(format, pair.b, dim, vecann::kernels::ErrorNorm::kL2, code);
+  }
+  ~QueryAndCode() { std::free(code); }
+  QueryAndCode(const QueryAndCode&) = delete;
+  QueryAndCode& operator=(const QueryAndCode&) = delete;
+  Pair pair;
+  float* code;
+};
+
+void BenchCode(benchmark::State& state, CodeFormat format, DistanceFn fn) {
+  const size_t dim = static_cast<size_t>(state.range(0));
+  QueryAndCode qc(format, dim);
+  const float* q = qc.pair.a;
+  const float* code = qc.code;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(q);
+    benchmark::DoNotOptimize(code);
+    benchmark::DoNotOptimize(fn);
+    float r = fn(q, code, dim);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(dim));
+}
+
+void RegisterCodeImpl(CodeFormat format, const std::string& impl, const CodeKernelTable& k) {
+  const std::string prefix = std::string("code_") + vecann::kernels::CodeFormatName(format) + "_";
+  const std::pair<const char*, DistanceFn> kernels[] = {
+      {"squared_l2", k.squared_l2}, {"neg_inner_product", k.neg_inner_product}, {"l1", k.l1}};
+  for (const auto& [name, fn] : kernels) {
+    auto* bm = benchmark::RegisterBenchmark((prefix + name + "/" + impl).c_str(), BenchCode, format, fn);
+    for (int dim : kCodeDims) bm->Arg(dim);
+  }
+}
+
+void RegisterCodes() {
+  for (CodeFormat format : {CodeFormat::kF16, CodeFormat::kBF16, CodeFormat::kI8, CodeFormat::kBit}) {
+    const CodeKernelTable& best = vecann::kernels::CodeKernels(format);
+    RegisterCodeImpl(format, std::string("best:") + best.target, best);
+    for (const CodeKernelTable& t : vecann::kernels::AllRunnableCodeTargets(format)) {
+      if (t.squared_l2 == best.squared_l2) continue;
+      RegisterCodeImpl(format, t.target, t);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   RegisterAll();
+  RegisterCodes();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("vecann_best_target", vecann::kernels::Kernels().target);
