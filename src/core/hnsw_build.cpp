@@ -105,6 +105,11 @@ struct Scratch {
   std::vector<uint8_t> picked_kept;
   std::vector<uint32_t> links;  // copy of one neighbour list
   std::vector<uint32_t> fresh;  // not-yet-visited neighbours of one node
+  // Rows in a coded form are decoded to float32 to be used as a query: one
+  // buffer for the node being inserted, one (with its id) for pair distances.
+  std::vector<float> query;
+  std::vector<float> pair_query;
+  uint32_t pair_query_id = kInvalidId;
   bool is_caller = false;
 
   void Init(size_t n, size_t ef, size_t max_links) {
@@ -120,7 +125,19 @@ struct Scratch {
     picked_kept.resize(max_links);
     links.resize(max_links);
     fresh.resize(max_links);
+    pair_query_id = kInvalidId;
   }
+};
+
+// The vector array as the searches see it: rows of `stride` words in the
+// caller's stored form, compared with a float32 query of `dim` values.
+struct Rows {
+  const float* base;
+  size_t stride;
+  size_t dim;
+  kernels::DistanceFn dist;
+  const float* Row(uint32_t id) const { return base + static_cast<size_t>(id) * stride; }
+  float Dist(const float* query, uint32_t id) const { return dist(query, Row(id), dim); }
 };
 
 // Greedy walk at one layer: move to the closest neighbour until none is
@@ -128,15 +145,15 @@ struct Scratch {
 // copies node's list at the layer into buf and returns its length, and
 // `void Prefetch(uint32_t node)`, a hint that the list will be read soon.
 template <typename Reader>
-Candidate GreedyClosest(const float* query, Candidate cur, const float* vectors, size_t dim,
-                        kernels::DistanceFn dist, uint32_t* buf, const Reader& read_links) {
+Candidate GreedyClosest(const float* query, Candidate cur, const Rows& rows, uint32_t* buf,
+                        const Reader& read_links) {
   for (;;) {
     const size_t nl = read_links(cur.id, buf);
-    for (size_t j = 0; j < nl; ++j) Prefetch(vectors + static_cast<size_t>(buf[j]) * dim);
+    for (size_t j = 0; j < nl; ++j) Prefetch(rows.Row(buf[j]));
     bool moved = false;
     for (size_t j = 0; j < nl; ++j) {
       const uint32_t id = buf[j];
-      const float d = dist(query, vectors + static_cast<size_t>(id) * dim, dim);
+      const float d = rows.Dist(query, id);
       if (d < cur.distance) {
         cur = Candidate{d, id};
         moved = true;
@@ -152,8 +169,7 @@ Candidate GreedyClosest(const float* query, Candidate cur, const float* vectors,
 // ends early. Leaves the result in s.result, nearest first.
 template <typename Reader, typename ShouldStop>
 void LayerSearch(const float* query, const Candidate* eps, size_t n_eps, size_t ef,
-                 uint32_t exclude, const float* vectors, size_t dim, kernels::DistanceFn dist,
-                 Scratch& s, const Reader& read_links, ShouldStop&& should_stop) {
+                 uint32_t exclude, const Rows& rows, Scratch& s, const Reader& read_links, ShouldStop&& should_stop) {
   const CandidateLess less;
   const CandidateGreater greater;
   if (ef == 0) ef = 1;
@@ -190,11 +206,11 @@ void LayerSearch(const float* query, const Candidate* eps, size_t n_eps, size_t 
       const uint32_t id = links[j];
       if (s.visited.TestAndSet(id)) continue;
       fresh[nf++] = id;
-      Prefetch(vectors + static_cast<size_t>(id) * dim);
+      Prefetch(rows.Row(id));
     }
     for (size_t j = 0; j < nf; ++j) {
       const uint32_t id = fresh[j];
-      const Candidate x{dist(query, vectors + static_cast<size_t>(id) * dim, dim), id};
+      const Candidate x{rows.Dist(query, id), id};
       if (res.size() < ef || less(x, res.front())) {
         read_links.Prefetch(id);  // likely expanded later
         cand.push_back(x);
@@ -218,16 +234,35 @@ namespace internal {
 
 class GraphBuilder {
  public:
-  GraphBuilder(const float* vectors, size_t n, size_t dim, kernels::DistanceFn dist,
-               const BuildOptions& opts, HnswGraph* g)
-      : vectors_(vectors), n_(n), dim_(dim), dist_(dist), opts_(opts), g_(g) {}
+  GraphBuilder(const float* rows, size_t n, const RowFormat& format, const BuildOptions& opts,
+               HnswGraph* g)
+      : rows_{rows, format.row_words, format.dim, format.dist},
+        decode_(format.decode),
+        n_(n),
+        opts_(opts),
+        g_(g) {}
 
   Status Run();
 
  private:
-  const float* Vec(uint32_t id) const { return vectors_ + static_cast<size_t>(id) * dim_; }
-  float Dist(const float* a, uint32_t b) const { return dist_(a, Vec(b), dim_); }
-  float PairDist(uint32_t a, uint32_t b) const { return dist_(Vec(a), Vec(b), dim_); }
+  float Dist(const float* query, uint32_t b) const { return rows_.Dist(query, b); }
+  // Node id as a float32 query: its row itself, or the row decoded into buf.
+  const float* QueryOf(uint32_t id, std::vector<float>& buf) const {
+    if (decode_ == nullptr) return rows_.Row(id);
+    buf.resize(rows_.dim);
+    decode_(rows_.Row(id), buf.data(), rows_.dim);
+    return buf.data();
+  }
+  // Distance between two nodes (a as the query). The neighbour heuristic asks
+  // for many pairs with the same a in a row, so a's decoded form is kept.
+  float PairDist(uint32_t a, uint32_t b, Scratch& s) const {
+    if (decode_ == nullptr) return rows_.Dist(rows_.Row(a), b);
+    if (s.pair_query_id != a) {
+      QueryOf(a, s.pair_query);
+      s.pair_query_id = a;
+    }
+    return rows_.Dist(s.pair_query.data(), b);
+  }
 
   Status Allocate();
   void RunLoop(Scratch& s);
@@ -304,10 +339,9 @@ class GraphBuilder {
     stop_.store(true, std::memory_order_relaxed);
   }
 
-  const float* const vectors_;
+  const Rows rows_;
+  const kernels::DecodeFn decode_;
   const size_t n_;
-  const size_t dim_;
-  const kernels::DistanceFn dist_;
   const BuildOptions& opts_;
   HnswGraph* const g_;
   int m_ = 0;
@@ -531,7 +565,7 @@ void GraphBuilder::RepairReachability(Scratch& s) {
     for (uint32_t u = 0; u < n_; ++u) {
       if (reach[u]) continue;
       if (ShouldStop(s)) return;
-      const float* uv = Vec(u);
+      const float* uv = QueryOf(u, s.query);
       // Gives u a slot in h's list if h can spare one.
       auto try_host = [&](uint32_t h) {
         if (!reach[h] || h == u) return false;
@@ -559,13 +593,12 @@ void GraphBuilder::RepairReachability(Scratch& s) {
       // is cut off too, from the entry point (all it finds is reachable).
       Candidate cur{Dist(uv, entry_), entry_};
       for (int lev = top_; lev > 0; --lev) {
-        cur =
-            GreedyClosest(uv, cur, vectors_, dim_, dist_, s.links.data(), LockedReader{this, lev});
+        cur = GreedyClosest(uv, cur, rows_, s.links.data(), LockedReader{this, lev});
       }
       for (int attempt = 0; attempt < 2 && !linked; ++attempt) {
         if (attempt == 1) cur = Candidate{Dist(uv, entry_), entry_};
-        LayerSearch(uv, &cur, 1, ef_construction_, u, vectors_, dim_, dist_, s,
-                    LockedReader{this, 0}, [] { return false; });
+        LayerSearch(uv, &cur, 1, ef_construction_, u, rows_, s, LockedReader{this, 0},
+                    [] { return false; });
         for (size_t i = 0; i < s.result.size() && !linked; ++i) linked = try_host(s.result[i].id);
       }
       // Degenerate data (many equal vectors) can exhaust the hosts a search
@@ -599,9 +632,9 @@ void GraphBuilder::RunLoop(Scratch& s) {
 
 void GraphBuilder::Insert(uint32_t q, Scratch& s) {
   const int lq = g_->levels_[q];
-  const float* qv = Vec(q);
+  const float* qv = QueryOf(q, s.query);
   auto stop = [this, &s] { return ShouldStop(s); };
-  auto pair = [this](uint32_t a, uint32_t b) { return PairDist(a, b); };
+  auto pair = [this, &s](uint32_t a, uint32_t b) { return PairDist(a, b, s); };
 
   std::unique_lock<std::mutex> glock(global_);
   const uint32_t ep = entry_;
@@ -610,12 +643,12 @@ void GraphBuilder::Insert(uint32_t q, Scratch& s) {
 
   Candidate cur{Dist(qv, ep), ep};
   for (int lev = top; lev > lq; --lev) {
-    cur = GreedyClosest(qv, cur, vectors_, dim_, dist_, s.links.data(), LockedReader{this, lev});
+    cur = GreedyClosest(qv, cur, rows_, s.links.data(), LockedReader{this, lev});
   }
   s.entry.clear();
   s.entry.push_back(cur);
   for (int lev = std::min(top, lq); lev >= 0; --lev) {
-    LayerSearch(qv, s.entry.data(), s.entry.size(), ef_construction_, q, vectors_, dim_, dist_, s,
+    LayerSearch(qv, s.entry.data(), s.entry.size(), ef_construction_, q, rows_, s,
                 LockedReader{this, lev}, stop);
     if (stop_.load(std::memory_order_relaxed)) return;
     const size_t cap = static_cast<size_t>(MaxLinks(m_, lev));
@@ -641,7 +674,7 @@ void GraphBuilder::Insert(uint32_t q, Scratch& s) {
 void GraphBuilder::SetOwnLinks(uint32_t q, int level, const Candidate* sel, const uint8_t* sel_kept,
                                size_t ns, Scratch& s) {
   const size_t cap = static_cast<size_t>(MaxLinks(m_, level));
-  auto pair = [this](uint32_t a, uint32_t b) { return PairDist(a, b); };
+  auto pair = [this, &s](uint32_t a, uint32_t b) { return PairDist(a, b, s); };
   Lock(q);
   uint32_t* list = g_->MutableList(q, level);
   const SlotMeta meta = Meta(q, level);
@@ -682,7 +715,7 @@ void GraphBuilder::SetOwnLinks(uint32_t q, int level, const Candidate* sel, cons
 // re-selection over the old links plus q).
 void GraphBuilder::AddBackLink(uint32_t e, uint32_t q, float d, int level, Scratch& s) {
   const size_t cap = static_cast<size_t>(MaxLinks(m_, level));
-  auto pair = [this](uint32_t a, uint32_t b) { return PairDist(a, b); };
+  auto pair = [this, &s](uint32_t a, uint32_t b) { return PairDist(a, b, s); };
   Lock(e);
   uint32_t* list = g_->MutableList(e, level);
   const SlotMeta meta = Meta(e, level);
@@ -711,9 +744,16 @@ void GraphBuilder::AddBackLink(uint32_t e, uint32_t q, float d, int level, Scrat
 
 Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceFn dist,
                   const BuildOptions& opts, HnswGraph* out) {
+  return BuildGraph(vectors, n, RowFormat{dim, dim, dist, nullptr}, opts, out);
+}
+
+Status BuildGraph(const float* rows, size_t n, const RowFormat& format, const BuildOptions& opts,
+                  HnswGraph* out) {
   if (out == nullptr) return Status::kInvalidArgument;
   out->Clear();
-  if (dist == nullptr || dim == 0 || (vectors == nullptr && n > 0) || opts.params.m < kMinM ||
+  if (format.dist == nullptr || format.dim == 0 || format.row_words == 0 ||
+      (format.decode == nullptr && format.row_words < format.dim) || (rows == nullptr && n > 0) ||
+      opts.params.m < kMinM ||
       opts.params.m > kMaxM || opts.params.ef_construction < 1 ||
       n >= static_cast<size_t>(kInvalidId)) {
     return Status::kInvalidArgument;
@@ -722,7 +762,7 @@ Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceF
   HnswGraph g;
   Status st;
   try {
-    internal::GraphBuilder builder(vectors, n, dim, dist, opts, &g);
+    internal::GraphBuilder builder(rows, n, format, opts, &g);
     st = builder.Run();
   } catch (...) {
     st = Status::kOutOfMemory;
@@ -734,10 +774,16 @@ Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceF
 Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
                    kernels::DistanceFn dist, const float* query, size_t k, size_t ef,
                    std::vector<Candidate>* out) {
+  return SearchGraph(graph, vectors, RowFormat{dim, dim, dist, nullptr}, query, k, ef, out);
+}
+
+Status SearchGraph(const HnswGraph& graph, const float* rows, const RowFormat& format,
+                   const float* query, size_t k, size_t ef, std::vector<Candidate>* out) {
   if (out == nullptr) return Status::kInvalidArgument;
   out->clear();
   if (graph.size() == 0 || k == 0) return Status::kOk;
-  if (vectors == nullptr || dim == 0 || dist == nullptr || query == nullptr) {
+  if (rows == nullptr || format.dim == 0 || format.row_words == 0 || format.dist == nullptr ||
+      query == nullptr) {
     return Status::kInvalidArgument;
   }
   try {
@@ -745,7 +791,8 @@ Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
     Scratch s;
     s.Init(graph.size(), ef, static_cast<size_t>(MaxLinks(graph.m(), 0)));
     const uint32_t ep = graph.entry_point();
-    Candidate cur{dist(query, vectors + static_cast<size_t>(ep) * dim, dim), ep};
+    const Rows r{rows, format.row_words, format.dim, format.dist};
+    Candidate cur{r.Dist(query, ep), ep};
     struct Reader {
       const HnswGraph& g;
       int level;
@@ -759,10 +806,9 @@ Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
     };
     auto reader = [&graph](int lev) { return Reader{graph, lev}; };
     for (int lev = graph.max_level(); lev > 0; --lev) {
-      cur = GreedyClosest(query, cur, vectors, dim, dist, s.links.data(), reader(lev));
+      cur = GreedyClosest(query, cur, r, s.links.data(), reader(lev));
     }
-    LayerSearch(query, &cur, 1, ef, kInvalidId, vectors, dim, dist, s, reader(0),
-                [] { return false; });
+    LayerSearch(query, &cur, 1, ef, kInvalidId, r, s, reader(0), [] { return false; });
     const size_t nk = std::min(k, s.result.size());
     out->assign(s.result.begin(), s.result.begin() + static_cast<std::ptrdiff_t>(nk));
   } catch (...) {

@@ -13,6 +13,7 @@
 #include "core/hnsw_graph.h"
 #include "core/hnsw_types.h"
 #include "kernels/distance.h"
+#include "kernels/quantize.h"  // DecodeFn
 
 namespace vecann::core {
 
@@ -36,6 +37,19 @@ struct BuildOptions {
   void* poll_ctx = nullptr;
 };
 
+// How the rows of the array a graph is built over are stored: each row is
+// `row_words` 4-byte words, compared with a float32 query of `dim` values by
+// dist(query, row, dim). With decode == nullptr the rows ARE dim float32
+// values (row_words >= dim) and a row serves as a query as it is; otherwise
+// decode(row, out, dim) gives the float32 query form of a row (e.g. a
+// quantized code, kernels/quantize.h). The graph then holds only the codes.
+struct RowFormat {
+  size_t row_words;
+  size_t dim;
+  kernels::DistanceFn dist;
+  kernels::DecodeFn decode;
+};
+
 // Builds an HNSW graph over vectors[0 .. n*dim) (row i = node i, i < 2^32-1)
 // with the distance `dist` ("smaller is closer"; e.g. squared L2, or negative
 // inner product). Node 0 is the first entry point. The vectors must stay
@@ -48,6 +62,9 @@ struct BuildOptions {
 //   kCancelled:       poll returned true.
 Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceFn dist,
                   const BuildOptions& opts, HnswGraph* out);
+// The same over rows in any stored form: rows[0 .. n*format.row_words).
+Status BuildGraph(const float* rows, size_t n, const RowFormat& format, const BuildOptions& opts,
+                  HnswGraph* out);
 
 // k nearest neighbours of `query` in a graph built over `vectors` (same dim and
 // distance as the build): greedy descent through the upper levels, then a
@@ -57,6 +74,9 @@ Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceF
 Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
                    kernels::DistanceFn dist, const float* query, size_t k, size_t ef,
                    std::vector<Candidate>* out);
+// The same over rows in any stored form (query: format.dim float32 values).
+Status SearchGraph(const HnswGraph& graph, const float* rows, const RowFormat& format,
+                   const float* query, size_t k, size_t ef, std::vector<Candidate>* out);
 
 }  // namespace vecann::core
 

@@ -13,14 +13,14 @@ size_t HnswGraph::MemoryBytes() const {
          upper_offset_.capacity() * sizeof(uint32_t) + upper_.capacity() * sizeof(uint32_t);
 }
 
-size_t HnswGraph::EstimateBytes(size_t n, size_t dim, int m, int threads) {
+size_t HnswGraph::EstimateBytes(size_t n, size_t row_words, int m, int threads) {
   if (m < kMinM) m = kMinM;
   if (threads < 1) threads = 1;
   // Computed in long double so absurd inputs saturate instead of wrapping.
   const long double nn = static_cast<long double>(n);
   const long double mm = static_cast<long double>(m);
   long double bytes = 0;
-  bytes += nn * static_cast<long double>(dim) * sizeof(float);  // caller's vectors
+  bytes += nn * static_cast<long double>(row_words) * sizeof(float);  // caller's rows
   bytes += nn * sizeof(uint8_t);                                // levels
   bytes += nn * (1 + 2 * mm) * sizeof(uint32_t);                // level-0 lists
   bytes += nn * sizeof(uint32_t);                               // upper offsets

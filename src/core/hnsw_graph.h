@@ -47,11 +47,12 @@ class HnswGraph {
   // Bytes held by this graph (not counting the caller's vectors).
   size_t MemoryBytes() const;
 
-  // An upper estimate of the peak memory BuildGraph uses for n vectors of `dim`
-  // floats with parameter m and `threads` build threads, INCLUDING the
-  // caller's n*dim*4 bytes of vectors, so the glue can compare it with
+  // An upper estimate of the peak memory BuildGraph uses for n rows of
+  // `row_words` 4-byte words (floats, or codes in a reduced form) with
+  // parameter m and `threads` build threads, INCLUDING the caller's
+  // n*row_words*4 bytes of rows, so the glue can compare it with
   // maintenance_work_mem. Saturates at SIZE_MAX instead of overflowing.
-  static size_t EstimateBytes(size_t n, size_t dim, int m, int threads = 1);
+  static size_t EstimateBytes(size_t n, size_t row_words, int m, int threads = 1);
 
   // Frees everything; the graph becomes empty.
   void Clear();

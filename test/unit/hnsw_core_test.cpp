@@ -25,6 +25,7 @@
 #include "core/level.h"
 #include "core/select_neighbors.h"
 #include "fvecs.h"
+#include "kernels/quantize.h"
 #include "kernels/distance.h"
 
 #ifndef VECANN_DATA_DIR
@@ -531,6 +532,51 @@ TEST(HnswRecall, ManyThreadsSmallM) {
   const double r = Recall(g, ds, L2(), 10, 64);
   std::printf("[ recall   ] clustered n=8000 dim=16 m=4 threads=8: recall@10(ef=64)=%.4f\n", r);
   EXPECT_GE(r, 0.9);
+}
+
+// The graph built over codes of a reduced format (kernels/quantize.h), with
+// the queries compared to codes: the candidate order is approximate, so the
+// check is that the exact top 10 is among the best 100 candidates (what a
+// scan then orders by true distance), and for f16/bf16/i8 the recall of the
+// code ordering itself.
+TEST(HnswRecall, BuiltOverQuantizedCodes) {
+  Dataset ds = LoadSiftOrGenerate(VECANN_DATA_DIR);
+  struct Case {
+    kernels::CodeFormat format;
+    double min_top10_recall;     // code order, ef 64
+    double min_top100_coverage;  // exact top 10 among the best 100, ef 100
+  };
+  const Case cases[] = {{kernels::CodeFormat::kF16, 0.95, 0.99},
+                        {kernels::CodeFormat::kBF16, 0.93, 0.99},
+                        {kernels::CodeFormat::kI8, 0.93, 0.99},
+                        {kernels::CodeFormat::kBit, 0.0, 0.80}};
+  for (const Case& c : cases) {
+    const size_t words = kernels::CodeBytes(c.format, ds.dim) / 4;
+    std::vector<float> codes(ds.n * words);
+    for (size_t i = 0; i < ds.n; ++i) {
+      kernels::Encode(c.format, &ds.base[i * ds.dim], ds.dim, kernels::ErrorNorm::kL2, &codes[i * words]);
+    }
+    const kernels::CodeKernelTable& k = kernels::CodeKernels(c.format);
+    const RowFormat format{words, ds.dim, k.squared_l2, k.decode};
+    HnswGraph g;
+    ASSERT_EQ(BuildGraph(codes.data(), ds.n, format, Options(2), &g), Status::kOk);
+    CheckInvariants(g);
+    size_t hits10 = 0, hits100 = 0;
+    std::vector<Candidate> res;
+    for (size_t q = 0; q < ds.nq; ++q) {
+      const int32_t* row = &ds.gt[q * ds.gt_k];
+      ASSERT_EQ(SearchGraph(g, codes.data(), format, &ds.queries[q * ds.dim], 10, 64, &res), Status::kOk);
+      for (const Candidate& x : res) hits10 += std::find(row, row + 10, static_cast<int32_t>(x.id)) != row + 10;
+      ASSERT_EQ(SearchGraph(g, codes.data(), format, &ds.queries[q * ds.dim], 100, 100, &res), Status::kOk);
+      for (const Candidate& x : res) hits100 += std::find(row, row + 10, static_cast<int32_t>(x.id)) != row + 10;
+    }
+    const double r10 = static_cast<double>(hits10) / static_cast<double>(ds.nq * 10);
+    const double r100 = static_cast<double>(hits100) / static_cast<double>(ds.nq * 10);
+    std::printf("[ recall   ] %s %s codes (%zu bytes/vector): recall@10(ef=64)=%.4f top10-in-100=%.4f\n",
+                ds.name.c_str(), kernels::CodeFormatName(c.format), words * 4, r10, r100);
+    EXPECT_GE(r10, c.min_top10_recall);
+    EXPECT_GE(r100, c.min_top100_coverage);
+  }
 }
 
 TEST(HnswRecall, InnerProductOnNormalizedVectors) {
