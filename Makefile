@@ -33,6 +33,7 @@ OBJS = \
 	src/kernels/half.o \
 	src/kernels/bits.o \
 	src/kernels/sparse.o \
+	src/kernels/quantize.o \
 	src/core/hnsw_build.o \
 	src/core/hnsw_graph.o \
 	src/hnsw/handler.o \
@@ -54,7 +55,7 @@ OBJS = \
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

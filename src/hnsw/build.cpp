@@ -33,7 +33,7 @@ struct BuildState {
   MemoryContext tuple_cxt;  // reset after each heap tuple
   // in-memory phase
   bool in_memory;
-  float* vectors;
+  float* vectors;  // codes, facts.dims words each
   ItemPointerData* heap_tids;
   size_t count;
   size_t capacity;
@@ -51,7 +51,7 @@ void FillMeta(Page page, const IndexFacts& f) {
   meta->version = kFormatVersion;
   meta->dims = static_cast<uint16>(f.dims);
   meta->metric = static_cast<uint8>(f.metric);
-  meta->storage = static_cast<uint8>(Storage::kFloat32);
+  meta->storage = static_cast<uint8>(f.storage);
   meta->m = static_cast<uint16>(f.m);
   meta->ef_construction = static_cast<uint16>(f.ef_construction);
   ItemPointerSetInvalid(&meta->entry);
@@ -75,21 +75,30 @@ IndexFacts NewFacts(Relation index) {
                     errhint("Declare the column as %s(n), or index an expression such as (embedding::%s(3)).",
                             KeyTypeName(f.key_type), KeyTypeName(f.key_type))));
   }
-  f.dims = WordsFor(f.key_type, f.key_dims);
   GetBuildParams(index, &f.m, &f.ef_construction);
+  f.storage = GetQuantization(index);
   f.metric = MetricOfOpclass(index);
-  int limit = KeyDimsForWords(f.key_type, MaxDimsForM(f.m));
+  if (f.key_type == KeyType::kBit && f.storage != kernels::CodeFormat::kF32) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("hnsw option \"quantization\" = \"%s\" does not apply to bit columns",
+                           kernels::CodeFormatName(f.storage)),
+                    errdetail("A bit index stores its bits as they are; only \"f32\" (the default) is accepted.")));
+  }
+  int limit = MaxKeyDims(f.key_type, f.storage, f.m);
   if (f.key_dims > limit) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                    errmsg("%s of %d dimensions is too large for an hnsw index with m = %d: the limit is %d",
-                           KeyTypeName(f.key_type), f.key_dims, f.m, limit),
+                    errmsg("%s of %d dimensions is too large for an hnsw index with m = %d and quantization "
+                           "\"%s\": the limit is %d",
+                           KeyTypeName(f.key_type), f.key_dims, f.m, kernels::CodeFormatName(f.storage), limit),
                     errdetail("A graph node (vector and links) must fit in one %d-byte page.", BLCKSZ),
-                    errhint("Use a smaller m, or reduce the dimensions.")));
+                    errhint("Use a smaller m, a smaller quantization such as \"bf16\" or \"i8\", or reduce "
+                            "the dimensions.")));
   }
+  f.dims = CodeWords(f.key_type, f.storage, f.key_dims);
   f.max_level = MaxLevelForDims(f.dims, f.m);
   f.entry_level = -1;
   ItemPointerSetInvalid(&f.entry);
-  f.distance = DistanceFor(f.metric);
+  SetKernels(&f);
   return f;
 }
 
@@ -214,8 +223,9 @@ void BuildInMemory(BuildState* st) {
   opts.threads = st->threads;
   opts.poll = PollBuild;
   opts.poll_ctx = st;
-  core::Status status =
-      core::BuildGraph(st->vectors, st->count, static_cast<size_t>(st->facts.dims), st->facts.distance, opts, graph);
+  const IndexFacts& f = st->facts;
+  core::RowFormat format{static_cast<size_t>(f.dims), static_cast<size_t>(f.query_words), f.distance, f.decode};
+  core::Status status = core::BuildGraph(st->vectors, st->count, format, opts, graph);
   if (status == core::Status::kCancelled) {
     CHECK_FOR_INTERRUPTS();
     ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("hnsw index build was interrupted")));
@@ -260,7 +270,7 @@ void LeaveMemory(BuildState* st) {
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
 }
 
-// The stored form of a row's key; false when it is not indexed.
+// The prepared form of a row's key; false when it is not indexed.
 bool PrepareBuildKey(BuildState* st, Datum key, float* out) {
   int key_dims;
   KeyStatus status = PrepareKey(st->facts, key, out, &key_dims);
@@ -287,13 +297,15 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
       st->capacity = next;
     }
   }
+  auto* prepared = static_cast<float*>(palloc(VectorBytes(st->facts.query_words)));
   if (st->in_memory) {
-    if (PrepareBuildKey(st, values[0], st->vectors + st->count * dims)) {
+    // The in-memory array holds codes, so a reduced format shrinks it.
+    if (PrepareBuildKey(st, values[0], prepared)) {
+      EncodeKey(st->facts, prepared, st->vectors + st->count * dims);
       st->heap_tids[st->count++] = *tid;
       st->indexed += 1;
     }
   } else {
-    auto* prepared = static_cast<float*>(palloc(VectorBytes(dims)));
     if (PrepareBuildKey(st, values[0], prepared)) {
       InsertNode(index, st->facts, prepared, tid);
       ReadFacts(index, &st->facts);

@@ -194,7 +194,7 @@ void CollectLiveRows(CheckState* st) {
 void HeapRowCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {
   auto* st = static_cast<CheckState*>(arg);
   if (!alive || isnull[0]) return;
-  float* scratch = static_cast<float*>(palloc(VectorBytes(st->facts.dims)));
+  float* scratch = static_cast<float*>(palloc(VectorBytes(st->facts.query_words)));
   int key_dims;
   bool indexable = PrepareKey(st->facts, values[0], scratch, &key_dims) == KeyStatus::kOk;
   pfree(scratch);

@@ -37,7 +37,8 @@ void ReadFacts(Relation index, IndexFacts* facts) {
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                     errmsg("index \"%s\" is not a vecann hnsw index", RelationGetRelationName(index))));
   }
-  if (meta.version != kFormatVersion || meta.storage != static_cast<uint8>(Storage::kFloat32)) {
+  if (meta.version != kFormatVersion || meta.storage < static_cast<uint8>(kernels::CodeFormat::kF32) ||
+      meta.storage > static_cast<uint8>(kernels::CodeFormat::kBit)) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("index \"%s\" has on-disk format %u (storage %u), which this vecann cannot read",
                            RelationGetRelationName(index), meta.version, meta.storage),
@@ -46,13 +47,14 @@ void ReadFacts(Relation index, IndexFacts* facts) {
   facts->dims = meta.dims;
   facts->key_type = static_cast<KeyType>(meta.key_type);
   facts->key_dims = meta.key_dims ? static_cast<int>(meta.key_dims) : meta.dims;
+  facts->storage = static_cast<kernels::CodeFormat>(meta.storage);
   facts->metric = static_cast<Metric>(meta.metric);
   facts->m = meta.m;
   facts->ef_construction = meta.ef_construction;
   facts->max_level = meta.max_level;
   facts->entry = meta.entry;
   facts->entry_level = meta.entry_level;
-  facts->distance = DistanceFor(facts->metric);
+  SetKernels(facts);
 }
 
 Metric MetricOfOpclass(Relation index) {

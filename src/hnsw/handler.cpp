@@ -1,5 +1,5 @@
 // The HNSW access method's handler (the IndexAmRoutine Postgres calls through)
-// and its index options, m and ef_construction.
+// and its index options, m, ef_construction and quantization.
 #include "hnsw/hnsw.h"
 #include "pg/guard.h"
 
@@ -13,18 +13,32 @@ namespace vecann::hnsw {
 
 static relopt_kind options_kind;
 
+// Rejects unknown quantization names when the option is set.
+static void ValidateQuantization(const char* value) {
+  kernels::CodeFormat format;
+  if (value != nullptr && !kernels::CodeFormatFromName(value, &format)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid value for hnsw option \"quantization\": \"%s\"", value),
+                    errdetail("Valid values are \"f32\", \"f16\", \"bf16\", \"i8\" and \"bit\".")));
+  }
+}
+
 void RegisterOptions() {
   options_kind = add_reloption_kind();
   add_int_reloption(options_kind, "m", "Links per graph node (2*m on the bottom level).", kDefaultM, kMinM,
                     kMaxM, AccessExclusiveLock);
   add_int_reloption(options_kind, "ef_construction", "Candidate list size while building the graph.",
                     kDefaultEfConstruction, kMinEfConstruction, kMaxEfConstruction, AccessExclusiveLock);
+  add_string_reloption(options_kind, "quantization",
+                       "How the index stores vectors: f32, f16, bf16, i8 or bit.", nullptr,
+                       ValidateQuantization, AccessExclusiveLock);
 }
 
 bytea* ParseOptions(Datum reloptions, bool validate) {
   static const relopt_parse_elt table[] = {
       {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
       {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+      {"quantization", RELOPT_TYPE_STRING, offsetof(Options, quantization)},
   };
   return static_cast<bytea*>(
       build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, lengthof(table)));
@@ -38,6 +52,17 @@ void GetBuildParams(Relation index, int* m, int* ef_construction) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("ef_construction must be at least 2 * m (%d), not %d", 2 * *m, *ef_construction)));
   }
+}
+
+kernels::CodeFormat GetQuantization(Relation index) {
+  auto* opts = reinterpret_cast<Options*>(index->rd_options);
+  kernels::CodeFormat format = kDefaultQuantization;
+  if (opts && opts->quantization != 0) {
+    const char* name = reinterpret_cast<const char*>(opts) + opts->quantization;
+    ValidateQuantization(name);
+    kernels::CodeFormatFromName(name, &format);
+  }
+  return format;
 }
 
 namespace {

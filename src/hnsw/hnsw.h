@@ -6,6 +6,7 @@
 
 #include "hnsw/layout.h"
 #include "kernels/distance.h"
+#include "kernels/quantize.h"
 #include "type/vector.h"
 
 extern "C" {
@@ -21,34 +22,81 @@ namespace vecann::hnsw {
 extern int ef_search;        // vecann.ef_search
 extern int max_scan_tuples;  // vecann.max_scan_tuples
 extern int build_threads;    // vecann.build_threads (-1: from max_parallel_maintenance_workers)
+extern int rerank_candidates;  // vecann.rerank_candidates
 void DefineSettings();
 
 // ---- index options (WITH (m = 16, ef_construction = 64)) -----------------------
 constexpr int kDefaultM = 16, kMinM = 2, kMaxM = 100;
 constexpr int kDefaultEfConstruction = 64, kMinEfConstruction = 4, kMaxEfConstruction = 1000;
 
+// The stored form of new indexes without a quantization option.
+constexpr kernels::CodeFormat kDefaultQuantization = kernels::CodeFormat::kF32;
+
 struct Options {
   int32 vl_len_;  // varlena header
   int m;
   int ef_construction;
+  int quantization;  // offset of the option's string in this struct, 0 if none
 };
 void RegisterOptions();
 bytea* ParseOptions(Datum reloptions, bool validate);
 // m and ef_construction of an index, checked against each other.
 void GetBuildParams(Relation index, int* m, int* ef_construction);
+// The stored form the index's quantization option asks for.
+kernels::CodeFormat GetQuantization(Relation index);
 
 // ---- index-wide facts ---------------------------------------------------------
 struct IndexFacts {
-  int dims;  // 4-byte words per stored vector (= dimensions for float keys)
+  int dims;  // 4-byte words per stored vector code (the node tuple's vector)
   KeyType key_type;
   int key_dims;  // dimensions of the key (bits for bit)
+  int query_words;  // 4-byte words of a prepared key (PrepareKey): key_dims
+                    // float32 values for vector/halfvec/sparsevec, packed bits for bit
+  kernels::CodeFormat storage;  // how vectors are stored (float32 or reduced)
   Metric metric;
   int m;
   int ef_construction;
   int max_level;          // highest level a node may have (page-size bound)
   ItemPointerData entry;  // entry point, invalid when empty
   int entry_level;
-  kernels::DistanceFn distance;  // internal distance, smaller is closer
+  // Internal distance, smaller is closer: distance(prepared key, stored code,
+  // query_words). For float32 storage a code is a prepared key itself.
+  kernels::DistanceFn distance;
+  kernels::DecodeFn decode;  // code -> prepared key form; nullptr for float32
+};
+
+// A stored code as a prepared key (a query): the code itself for float32
+// storage, else its reconstruction decoded into buf (query_words floats).
+inline const float* CodeAsQuery(const IndexFacts& f, const float* code, float* buf) {
+  if (f.decode == nullptr) return code;
+  f.decode(code, buf, static_cast<size_t>(f.query_words));
+  return buf;
+}
+
+// Distance between two stored codes named by ids (the first taken as the
+// query), for the neighbour heuristic; code_of(id) gives an id's code. The
+// heuristic asks for many pairs with the same first id in a row, so its
+// decoded form is kept. Allocates its buffer in the current memory context.
+template <typename CodeOf>
+struct CodePairDistance {
+  const IndexFacts* f;
+  CodeOf code_of;
+  float* buf;
+  uint32 decoded;
+  CodePairDistance(const IndexFacts* facts, CodeOf c)
+      : f(facts),
+        code_of(c),
+        buf(facts->decode ? static_cast<float*>(palloc(sizeof(float) * facts->query_words)) : nullptr),
+        decoded(UINT32_MAX) {}
+  float operator()(uint32 a, uint32 b) {
+    const float* qa = code_of(a);
+    if (f->decode != nullptr) {
+      if (decoded != a) f->decode(qa, buf, static_cast<size_t>(f->query_words));
+      decoded = a;
+      qa = buf;
+    }
+    return f->distance(qa, code_of(b), static_cast<size_t>(f->query_words));
+  }
 };
 
 // Reads the metapage (share lock, copied out); errors on a foreign or newer format.
@@ -61,13 +109,23 @@ Metric MetricOfOpclass(Relation index);
 KeyType KeyTypeOfIndex(Relation index);
 const char* KeyTypeName(KeyType type);
 int WordsFor(KeyType type, int key_dims);
-int KeyDimsForWords(KeyType type, int words);
 // The metric a distance support function's C symbol stands for.
 Metric MetricOfSymbol(const char* symbol, bool normalize);
-kernels::DistanceFn DistanceFor(Metric metric);
+// The internal distance between a prepared key and a code of `storage`.
+kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage);
+// 4-byte words of a stored code, and the largest key_dims whose level-0 node
+// fits a page at this m (0 when the storage does not apply to the key type).
+int CodeWords(KeyType type, kernels::CodeFormat storage, int key_dims);
+int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m);
+// The stored code of a prepared key (facts.dims words).
+void EncodeKey(const IndexFacts& facts, const float* prepared, float* code);
+// Fills query_words, distance and decode from key_type, key_dims, storage
+// and metric.
+void SetKernels(IndexFacts* facts);
 
 enum class KeyStatus { kOk, kNotIndexable, kWrongDims };
-// Writes the words the index stores for `key` to out (facts.dims words):
+// Writes the prepared form of `key` to out (facts.query_words words; the
+// index stores EncodeKey of it and compares queries in this form):
 // kNotIndexable for a zero vector under cosine, kWrongDims (with *key_dims
 // set) when the key has other dimensions than the index.
 KeyStatus PrepareKey(const IndexFacts& facts, Datum key, float* out, int* key_dims);
@@ -92,7 +150,7 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
 bool Validate(Oid opclass_oid);
 
 // ---- shared by build (slow path) and aminsert ----------------------------------
-// Inserts one prepared vector as a new node (WAL-logged).
+// Inserts one prepared key (PrepareKey) as a new node (WAL-logged).
 void InsertNode(Relation index, const IndexFacts& facts, const float* vector, ItemPointer heap_tid);
 
 }  // namespace vecann::hnsw

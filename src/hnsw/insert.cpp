@@ -29,14 +29,14 @@ namespace {
 
 constexpr int kRelinkRetries = 8;
 
-// Fills a node tuple: header, vector, and `level`+1 neighbour lists taken
-// from links[l][0..nlinks[l]); unused slots invalid.
-void FillNode(NodeHeader* node, const IndexFacts& f, const float* vector, ItemPointer heap_tid, int level,
+// Fills a node tuple: header, vector code, and `level`+1 neighbour lists
+// taken from links[l][0..nlinks[l]); unused slots invalid.
+void FillNode(NodeHeader* node, const IndexFacts& f, const float* code, ItemPointer heap_tid, int level,
               ItemPointerData* const* links, const int* nlinks) {
   node->heap_tid = *heap_tid;
   node->level = static_cast<uint8>(level);
   node->flags = 0;
-  memcpy(NodeVector(node), vector, VectorBytes(f.dims));
+  memcpy(NodeVector(node), code, VectorBytes(f.dims));
   ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
   for (int i = 0; i < NodeSlots(f.m, level); ++i) ItemPointerSetInvalid(&slots[i]);
   for (int l = 0; l <= level; ++l) {
@@ -111,11 +111,10 @@ void PromoteEntry(Relation index, ItemPointer tid, int level, Buffer meta_buf_lo
   }
 }
 
-// Distance between two vectors of the index.
-struct PairDistance {
-  const IndexFacts* f;
-  float* const* vectors;
-  float operator()(uint32 a, uint32 b) const { return f->distance(vectors[a], vectors[b], f->dims); }
+// The code of candidate i of a re-selection.
+struct CodeArray {
+  float* const* codes;
+  const float* operator()(uint32 i) const { return codes[i]; }
 };
 
 // Links `from` (a neighbour chosen for the new node) back to the new node at
@@ -123,8 +122,10 @@ struct PairDistance {
 void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, ItemPointer new_tid,
               const float* new_vector) {
   int cap = LevelSlotCount(f.m, level);
+  size_t n_words = static_cast<size_t>(f.query_words);
   auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (cap + 1)));
   auto* from_vector = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  auto* from_query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
   // Candidate vectors: the existing neighbours, then the new node.
   auto** vectors = static_cast<float**>(palloc(sizeof(float*) * (cap + 1)));
   for (int i = 0; i < cap; ++i) vectors[i] = static_cast<float*>(palloc(VectorBytes(f.dims)));
@@ -145,16 +146,17 @@ void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, 
       new_list[n] = *new_tid;
       count = n + 1;
     } else {
+      const float* q = CodeAsQuery(f, from_vector, from_query);
       for (int i = 0; i < n; ++i) {
         // A neighbour vacuum removed meanwhile sorts last and is dropped.
         bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, nullptr) < 0;
-        float d = gone ? get_float4_infinity() : f.distance(from_vector, vectors[i], f.dims);
+        float d = gone ? get_float4_infinity() : f.distance(q, vectors[i], n_words);
         cands[i] = core::Candidate{d, static_cast<uint32>(i)};
       }
       vectors[n] = const_cast<float*>(new_vector);
-      cands[n] = core::Candidate{f.distance(from_vector, new_vector, f.dims), static_cast<uint32>(n)};
+      cands[n] = core::Candidate{f.distance(q, new_vector, n_words), static_cast<uint32>(n)};
       core::SortCandidates(cands, n + 1);
-      PairDistance pair{&f, vectors};
+      CodePairDistance<CodeArray> pair(&f, CodeArray{vectors});
       size_t kept = core::SelectNeighbors(cands, n + 1, pair, cap, chosen);
       // Keep the surviving links in their slots and put the new node where a
       // dropped one was: the page changes by a few bytes, and so does its WAL.
@@ -218,6 +220,9 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
   int level = core::DrawLevel(1.0 - pg_prng_double(&pg_global_prng_state), f.m, f.max_level);
   Size size = NodeTupleSize(f.dims, f.m, level);
   auto* node = static_cast<NodeHeader*>(palloc0(size));
+  // The graph is searched with the prepared key; the node stores its code.
+  auto* code = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  EncodeKey(f, vector, code);
   auto** links = static_cast<ItemPointerData**>(palloc0(sizeof(ItemPointerData*) * (level + 1)));
   int* nlinks = static_cast<int*>(palloc0(sizeof(int) * (level + 1)));
 
@@ -228,7 +233,7 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
     LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
     HnswMetaData* m = GetMeta(BufferGetPage(meta));
     if (!ItemPointerIsValid(&m->entry)) {
-      FillNode(node, f, vector, heap_tid, level, links, nlinks);
+      FillNode(node, f, code, heap_tid, level, links, nlinks);
       ItemPointerData tid = AddNodeTuple(index, node, size);
       PromoteEntry(index, &tid, level, meta);
       UnlockReleaseBuffer(meta);
@@ -266,20 +271,19 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
       entries[nentries++] = s.nodes[found[i].id].tid;
       if (!s.nodes[found[i].id].deleted) found[live++] = found[i];
     }
-    // Pair distances between found nodes, through their copied vectors.
-    auto pair = [&s, &f](uint32 a, uint32 b) {
-      return f.distance(s.nodes[a].vector, s.nodes[b].vector, static_cast<size_t>(f.dims));
-    };
+    // Pair distances between found nodes, through their copied codes.
+    auto code_of = [&s](uint32 id) -> const float* { return s.nodes[id].vector; };
+    CodePairDistance<decltype(code_of)> pair(&f, code_of);
     size_t k = core::SelectNeighbors(found, live, pair, LevelSlotCount(f.m, l), kept);
     links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * k));
     for (size_t i = 0; i < k; ++i) links[l][i] = s.nodes[kept[i].id].tid;
     nlinks[l] = static_cast<int>(k);
   }
 
-  FillNode(node, f, vector, heap_tid, level, links, nlinks);
+  FillNode(node, f, code, heap_tid, level, links, nlinks);
   ItemPointerData tid = AddNodeTuple(index, node, size);
   for (int l = top; l >= 0; --l) {
-    for (int i = 0; i < nlinks[l]; ++i) LinkBack(index, f, &links[l][i], l, &tid, vector);
+    for (int i = 0; i < nlinks[l]; ++i) LinkBack(index, f, &links[l][i], l, &tid, code);
   }
   if (level > f.entry_level) {
     Buffer meta = ReadBuffer(index, kMetaBlock);
@@ -298,7 +302,7 @@ bool Insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   MemoryContext old = MemoryContextSwitchTo(cxt);
   IndexFacts facts;
   ReadFacts(index, &facts);
-  auto* prepared = static_cast<float*>(palloc(VectorBytes(facts.dims)));
+  auto* prepared = static_cast<float*>(palloc(VectorBytes(facts.query_words)));
   int key_dims;
   KeyStatus status = PrepareKey(facts, values[0], prepared, &key_dims);
   if (status == KeyStatus::kWrongDims) {

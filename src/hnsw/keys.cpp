@@ -7,8 +7,12 @@
 //   halfvec    converted to float32 on the way in (same words as vector)
 //   sparsevec  expanded to dense float32 (the dimension limit applies to dims)
 //   bit        the bits, packed, zero-padded to whole words
-// Cosine indexes store unit vectors. The distance the index computes for a
-// metric is chosen once (DistanceFor) and takes the number of words.
+// Cosine indexes store unit vectors. That is the prepared key (PrepareKey),
+// the form queries are compared in. The index stores it as a code
+// (EncodeKey): the prepared words themselves for quantization = 'f32', a
+// reduced form for the others (float keys only; kernels/quantize.h). The
+// distance between a prepared query and a code is chosen once (DistanceFor)
+// and takes the number of prepared words.
 #include <cmath>
 
 #include "hnsw/hnsw.h"
@@ -65,8 +69,6 @@ KeyType KeyTypeOfIndex(Relation index) {
 
 int WordsFor(KeyType type, int key_dims) { return type == KeyType::kBit ? (key_dims + 31) / 32 : key_dims; }
 
-int KeyDimsForWords(KeyType type, int words) { return type == KeyType::kBit ? words * 32 : words; }
-
 const char* KeyTypeName(KeyType type) {
   switch (type) {
     case KeyType::kVector:
@@ -82,7 +84,7 @@ const char* KeyTypeName(KeyType type) {
 }
 
 KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) {
-  int words = f.dims;
+  int words = f.query_words;
   switch (f.key_type) {
     case KeyType::kVector: {
       auto* v = type::DatumGetVector(key);
@@ -134,8 +136,8 @@ Metric MetricOfSymbol(const char* symbol, bool normalize) {
   return Metric::kUnknown;
 }
 
-kernels::DistanceFn DistanceFor(Metric metric) {
-  const kernels::KernelTable& k = kernels::Kernels();
+kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage) {
+  const kernels::CodeKernelTable& k = kernels::CodeKernels(storage);
   switch (metric) {
     case Metric::kL2:
       return k.squared_l2;
@@ -151,6 +153,43 @@ kernels::DistanceFn DistanceFor(Metric metric) {
       break;
   }
   return k.neg_inner_product;
+}
+
+int CodeWords(KeyType type, kernels::CodeFormat storage, int key_dims) {
+  if (type == KeyType::kBit || storage == kernels::CodeFormat::kF32) return WordsFor(type, key_dims);
+  return static_cast<int>(kernels::CodeBytes(storage, static_cast<size_t>(key_dims)) / 4);
+}
+
+int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m) {
+  int words = MaxDimsForM(m);
+  if (type == KeyType::kBit && storage != kernels::CodeFormat::kF32) return 0;
+  // Codes grow with the dimensions, and never by less than a word per 32
+  // dimensions: the answer lies below words * 32.
+  int lo = 0, hi = words * 32;
+  while (lo < hi) {
+    int mid = lo + (hi - lo + 1) / 2;
+    if (CodeWords(type, storage, mid) <= words) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+void EncodeKey(const IndexFacts& f, const float* prepared, float* code) {
+  if (f.storage == kernels::CodeFormat::kF32) {
+    memcpy(code, prepared, VectorBytes(f.dims));
+    return;
+  }
+  kernels::Encode(f.storage, prepared, static_cast<size_t>(f.query_words),
+                  f.metric == Metric::kL1 ? kernels::ErrorNorm::kL1 : kernels::ErrorNorm::kL2, code);
+}
+
+void SetKernels(IndexFacts* f) {
+  f->query_words = WordsFor(f->key_type, f->key_dims);
+  f->distance = DistanceFor(f->metric, f->storage);
+  f->decode = f->storage == kernels::CodeFormat::kF32 ? nullptr : kernels::CodeKernels(f->storage).decode;
 }
 
 }  // namespace vecann::hnsw

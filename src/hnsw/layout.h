@@ -12,8 +12,10 @@
 //   6       1                level L of the node (0..kMaxLevel)
 //   7       1                flags (kNodeDeleted: the row is gone; the node
 //                            stays as a waypoint until vacuum repairs the graph)
-//   8       4*dims           the vector, float32 (the metapage's storage
-//                            format says how vectors are stored; float32 now)
+//   8       4*dims           the vector's code: float32 values, or the reduced
+//                            form the index option `quantization` chose (the
+//                            metapage's storage byte; kernels/quantize.h has
+//                            each format's layout); `dims` counts 4-byte words
 //   ...     6*(2m + L*m)     neighbour slots: 2m for level 0, then m for each
 //                            level 1..L; each an index TID (block, offset) of
 //                            another node tuple, unused slots invalid
@@ -22,8 +24,11 @@
 //   128-d, level 0:   8 + 512 + 192  = 712 bytes  -> 11 nodes per 8 KB page
 //   128-d, level 1:   712 + 96       = 808 bytes
 //   1536-d, level 0:  8 + 6144 + 192 = 6344 bytes -> 1 node per page
-// The largest vector that fits is limited by the level-0 node alone
-// (MaxDimsForM: 1988 dims at m = 16); a node drawn a level too high for the
+// With quantization the vector takes less room: 784-d is 1568 + 8 bytes as
+// f16/bf16, 784 + 16 as i8 and 98 + 16 (rounded to 116) as bit. The largest
+// code that fits is limited by the level-0 node alone (MaxDimsForM: 1988
+// words at m = 16; MaxKeyDims in keys.cpp turns words into each format's
+// dimension limit); a node drawn a level too high for the
 // page is given the highest level that fits (MaxLevelForDims), which only
 // flattens the top of the hierarchy, never breaks it.
 #ifndef VECANN_HNSW_LAYOUT_H_
@@ -66,16 +71,13 @@ enum class Metric : uint8 {
 // each is stored). 0 is vector, so metapages from before this field read right.
 enum class KeyType : uint8 { kVector = 0, kHalfvec = 1, kSparsevec = 2, kBit = 3 };
 
-// How vectors are stored in node tuples. Only float32 exists now; quantized
-// forms get new values without changing the format version.
-enum class Storage : uint8 { kFloat32 = 1 };
-
 struct HnswMetaData {
   uint32 magic;
   uint32 version;
   uint16 dims;    // 4-byte words per stored vector (= dimensions for float keys)
   uint8 metric;   // Metric
-  uint8 storage;  // Storage
+  uint8 storage;  // kernels::CodeFormat of the stored vectors (1 = float32,
+                  // the only one before quantization existed)
   uint16 m;
   uint16 ef_construction;
   ItemPointerData entry;  // entry point node, invalid when the index is empty
@@ -131,7 +133,7 @@ inline bool NodeFits(int dims, int m, int level) {
   return MAXALIGN(NodeTupleSize(dims, m, level)) + sizeof(ItemIdData) <= NodePageCapacity();
 }
 
-// Largest number of dimensions whose level-0 node fits a page at this m.
+// Largest number of 4-byte words of a code whose level-0 node fits a page at this m.
 inline int MaxDimsForM(int m) {
   size_t item_room = (NodePageCapacity() - sizeof(ItemIdData)) & ~static_cast<size_t>(MAXIMUM_ALIGNOF - 1);
   size_t fixed = sizeof(NodeHeader) + sizeof(ItemPointerData) * static_cast<size_t>(2 * m);

@@ -6,16 +6,46 @@
 // on from where it stopped, one more batch of ef_search at a time, until
 // vecann.max_scan_tuples nodes have been visited.
 //
-// Order guarantee: rows come out in non-decreasing distance. A later batch
-// can find a node closer than a row already returned; such a node is skipped
-// (as an approximate search may miss any row), never returned out of order.
+// Each batch is ordered by a key and returned in that order; a row whose key
+// is below one already returned (a later batch can find a closer node) is
+// skipped, as an approximate search may miss any row, never returned out of
+// order. The key depends on how the index stores vectors:
+//   f32        the exact distance (the code is the vector).
+//   f16, bf16, a lower bound of the true distance, from the distance to the
+//   i8         code's reconstruction, the reconstruction error kept in the
+//              code and a margin for float rounding (LowerBound below); the
+//              scan sets xs_recheckorderby, so the executor computes each
+//              row's true distance from the table and returns rows in true
+//              order (its reorder queue holds a row until no later index
+//              row can be closer). The bounds are tight (the errors are
+//              small), so the executor reads few rows beyond those returned.
+//   bit        the true distance, read here: one bit per dimension bounds
+//              distances too loosely for the executor's recheck, so each
+//              batch takes max(ef_search, vecann.rerank_candidates)
+//              candidates by their code distance, fetches their rows from
+//              the table (under the scan's snapshot; invisible rows are
+//              dropped, as the executor would drop them), evaluates the
+//              index column or expression and the ORDER BY operator on
+//              them, and orders the batch by that. Half a batch of rows is
+//              held back and merged with the next batch before it is
+//              returned, as code distances order candidates only roughly
+//              (half a batch more after each batch, for scans that go on).
+// Either way the rows a query returns come out ordered by the true distance
+// of the full-precision value, and the distances it selects are computed by
+// the executor from the table, so they are exact.
 // Rows whose vector is NULL (and zero vectors under cosine) are not in the
 // index, so an index scan never returns them.
+#include <algorithm>
+#include <cmath>
+
 #include "hnsw/hnsw.h"
 #include "hnsw/search.h"
 
 extern "C" {
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
@@ -25,6 +55,26 @@ extern "C" {
 namespace vecann::hnsw {
 namespace {
 
+// What a batch is ordered by (see the file comment).
+enum class Ordering { kExact, kLowerBound, kRerank };
+
+// A row of the current batch and its key.
+struct BatchRow {
+  double key;
+  ItemPointerData heap_tid;
+  uint32 rank;  // position by code distance, to break ties
+};
+
+// Reads rows' full-precision keys from the table for Ordering::kRerank.
+struct RowFetcher {
+  IndexFetchTableData* fetch;
+  TupleTableSlot* slot;
+  EState* estate;        // for an expression index
+  IndexInfo* index_info;
+  AttrNumber attno;      // the indexed column, 0 for an expression
+  MemoryContext row_cxt;  // reset after each row
+};
+
 struct ScanState {
   MemoryContext cxt;  // reset at every rescan
   IndexFacts facts;
@@ -32,16 +82,157 @@ struct ScanState {
   bool done;
   bool query_is_null;  // ORDER BY col <-> NULL: every row ties; return all
   float* query;
+  double query_norm;  // ||query||, for inner-product bounds
+  Ordering ordering;
+  RowFetcher* rows;   // Ordering::kRerank only
   DiskSearch search;
   core::Candidate* batch;
+  BatchRow* batch_rows;
   int batch_size;
   int batch_pos;
-  float last_distance;
-  int ef;  // vecann.ef_search when the scan started
+  int batches;     // batches searched so far
+  bool exhausted;  // no more batches (search done, or max_scan_tuples reached)
+  // Rows held back before the next batch is searched (Ordering::kRerank):
+  // their true distances are only known once read, so a later batch can hold
+  // rows closer than these; keeping a reserve lets them merge in, in order.
+  int hold_back;
+  int rows_capacity;  // entries allocated in batch_rows
+  double last_key;
+  int ef;  // candidates per batch
   // sequential walk for a NULL query
   BlockNumber seq_block;
   OffsetNumber seq_offset;
 };
+
+// A lower bound, in the operator's units, of the true distance between the
+// query and the row whose code is at internal distance d (rounded as float
+// kernels round) with reconstruction error err and original norm `norm`:
+//   L2      ||q - x|| >= ||q - x^|| - ||x - x^||         (triangle inequality)
+//   L1      the same in the L1 norm
+//   cosine  1 - <q, x> >= 1 - <q, x^> - ||x - x^||      (unit q and x)
+//   inner   -<q, x> >= -<q, x^> - ||q|| ||x - x^||       (Cauchy-Schwarz)
+// Float sums of n terms are off by at most about n * 2^-24 of the sum of the
+// terms' magnitudes, both here and where the executor computes the true
+// distance; g below covers both twice over. The executor stops with "index
+// returned tuples in wrong order" if a bound exceeds the true distance, so
+// every margin errs low.
+double LowerBound(const ScanState* st, const FoundNode& node) {
+  const double u = std::ldexp(1.0, -24);
+  const double g = 2.0 * (st->facts.query_words + 8) * u;
+  const double d = node.distance, err = node.error, norm = node.norm;
+  switch (st->facts.metric) {
+    case Metric::kL2: {
+      double l2 = std::sqrt(std::max(0.0, d * (1 - g))) - err;
+      return std::max(0.0, l2) * (1 - g);
+    }
+    case Metric::kL1:
+      return std::max(0.0, d * (1 - g) - err) * (1 - g);
+    case Metric::kCosine:
+      return 1.0 + d - err - 4 * g * (1 + err) - 8 * u;
+    case Metric::kInnerProduct: {
+      // err or norm may be +inf for vectors near FLT_MAX: then no bound.
+      double slack = st->query_norm > 0 ? st->query_norm * (err + g * (2 * norm + err + 1)) : 0.0;
+      double lb = d - slack - 8 * u;
+      return std::isnan(lb) ? -get_float8_infinity() : lb;
+    }
+    case Metric::kHamming:
+    case Metric::kJaccard:
+    case Metric::kUnknown:
+      break;
+  }
+  return OperatorDistance(st->facts.metric, node.distance);
+}
+
+void StartRowFetcher(IndexScanDesc scan, ScanState* st) {
+  auto* r = static_cast<RowFetcher*>(palloc0(sizeof(RowFetcher)));
+  r->fetch = table_index_fetch_begin(scan->heapRelation);
+  r->slot = table_slot_create(scan->heapRelation, nullptr);
+  r->index_info = BuildIndexInfo(scan->indexRelation);
+  r->attno = r->index_info->ii_IndexAttrNumbers[0];
+  if (r->attno == 0) r->estate = CreateExecutorState();
+  r->row_cxt = AllocSetContextCreate(st->cxt, "vecann hnsw rerank row", ALLOCSET_SMALL_SIZES);
+  st->rows = r;
+}
+
+// Releases the heap fetch's buffer pins and the expression state.
+void EndRowFetcher(ScanState* st) {
+  RowFetcher* r = st->rows;
+  if (r == nullptr) return;
+  ExecDropSingleTupleTableSlot(r->slot);
+  table_index_fetch_end(r->fetch);
+  if (r->estate) FreeExecutorState(r->estate);
+  st->rows = nullptr;
+}
+
+// The true distance of the row at heap_tid, by the ORDER BY operator itself;
+// false when the row is not visible to the scan's snapshot.
+bool TrueDistance(IndexScanDesc scan, ScanState* st, ItemPointer heap_tid, double* out) {
+  RowFetcher* r = st->rows;
+  bool call_again = false, all_dead = false;
+  if (!table_index_fetch_tuple(r->fetch, heap_tid, scan->xs_snapshot, r->slot, &call_again, &all_dead)) {
+    return false;
+  }
+  MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
+  bool isnull = false;
+  Datum key;
+  if (r->attno != 0) {
+    key = slot_getattr(r->slot, r->attno, &isnull);
+  } else {
+    Datum values[INDEX_MAX_KEYS];
+    bool nulls[INDEX_MAX_KEYS];
+    GetPerTupleExprContext(r->estate)->ecxt_scantuple = r->slot;
+    FormIndexDatum(r->index_info, r->slot, r->estate, values, nulls);
+    key = values[0];
+    isnull = nulls[0];
+  }
+  bool ok = !isnull;
+  if (ok) {
+    const ScanKeyData& ob = scan->orderByData[0];
+    *out = DatumGetFloat8(FunctionCall2Coll(const_cast<FmgrInfo*>(&ob.sk_func), ob.sk_collation, key, ob.sk_argument));
+  }
+  MemoryContextSwitchTo(old);
+  if (r->estate) ResetPerTupleExprContext(r->estate);
+  MemoryContextReset(r->row_cxt);
+  return ok;
+}
+
+// Adds the `found` candidates of a new batch (st->batch) to the rows not yet
+// returned, keeping them ordered by key; rows whose key is below one already
+// returned are dropped.
+void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
+  int n = st->batch_size - st->batch_pos;
+  memmove(st->batch_rows, st->batch_rows + st->batch_pos, sizeof(BatchRow) * n);
+  if (n + found > st->rows_capacity) {
+    st->rows_capacity = 2 * (n + found);
+    st->batch_rows = static_cast<BatchRow*>(repalloc(st->batch_rows, sizeof(BatchRow) * st->rows_capacity));
+  }
+  for (int i = 0; i < found; ++i) {
+    const core::Candidate& c = st->batch[i];
+    const FoundNode& node = st->search.nodes[c.id];
+    if (node.deleted) continue;
+    BatchRow row;
+    row.heap_tid = node.heap_tid;
+    row.rank = static_cast<uint32>(st->batches) * static_cast<uint32>(st->ef) + static_cast<uint32>(i);
+    switch (st->ordering) {
+      case Ordering::kExact:
+        row.key = OperatorDistance(st->facts.metric, c.distance);
+        break;
+      case Ordering::kLowerBound:
+        row.key = LowerBound(st, node);
+        break;
+      case Ordering::kRerank:
+        if (!TrueDistance(scan, st, &row.heap_tid, &row.key)) continue;
+        break;
+    }
+    if (row.key < st->last_key) continue;
+    st->batch_rows[n++] = row;
+  }
+  std::sort(st->batch_rows, st->batch_rows + n, [](const BatchRow& a, const BatchRow& b) {
+    return a.key < b.key || (a.key == b.key && a.rank < b.rank);
+  });
+  st->batch_size = n;
+  st->batch_pos = 0;
+}
 
 void StartSearch(IndexScanDesc scan, ScanState* st) {
   ReadFacts(scan->indexRelation, &st->facts);
@@ -54,7 +245,7 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     st->seq_offset = FirstOffsetNumber;
     return;
   }
-  st->query = static_cast<float*>(palloc(VectorBytes(st->facts.dims)));
+  st->query = static_cast<float*>(palloc(VectorBytes(st->facts.query_words)));
   int query_dims;
   KeyStatus status = PrepareKey(st->facts, scan->orderByData[0].sk_argument, st->query, &query_dims);
   if (status == KeyStatus::kWrongDims) {
@@ -77,8 +268,22 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   }
   SearchStartLayer(&st->search, 0, &start, 1);
   st->ef = ef_search;
+  st->ordering = Ordering::kExact;
+  if (st->facts.storage == kernels::CodeFormat::kBit && scan->heapRelation != nullptr) {
+    st->ordering = Ordering::kRerank;
+    st->ef = std::max(ef_search, rerank_candidates);
+    st->hold_back = st->ef / 2;
+    StartRowFetcher(scan, st);
+  } else if (st->facts.storage != kernels::CodeFormat::kF32) {
+    st->ordering = Ordering::kLowerBound;
+  }
+  double sum = 0;
+  for (int i = 0; i < st->facts.query_words; ++i) sum += static_cast<double>(st->query[i]) * st->query[i];
+  st->query_norm = std::sqrt(sum) * (1 + 1e-9);
   st->batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * st->ef));
-  st->last_distance = -get_float4_infinity();
+  st->rows_capacity = st->ef + st->hold_back;
+  st->batch_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+  st->last_key = -get_float8_infinity();
 }
 
 // Next row of a NULL-query scan: every live node in physical order.
@@ -123,6 +328,7 @@ IndexScanDesc BeginScan(Relation index, int nkeys, int norderbys) {
 
 void Rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys) {
   auto* st = static_cast<ScanState*>(scan->opaque);
+  EndRowFetcher(st);
   MemoryContextReset(st->cxt);
   MemoryContext cxt = st->cxt;
   memset(st, 0, sizeof(*st));
@@ -165,22 +371,32 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
   }
 
   for (;;) {
-    while (st->batch_pos < st->batch_size) {
-      core::Candidate c = st->batch[st->batch_pos++];
-      const FoundNode& node = st->search.nodes[c.id];
-      if (node.deleted || c.distance < st->last_distance) continue;
-      st->last_distance = c.distance;
-      scan->xs_heaptid = node.heap_tid;
-      scan->xs_orderbyvals[0] = Float8GetDatum(OperatorDistance(st->facts.metric, c.distance));
+    int pending = st->batch_size - st->batch_pos;
+    if (pending > 0 && (st->exhausted || pending > st->hold_back)) {
+      const BatchRow& row = st->batch_rows[st->batch_pos++];
+      st->last_key = row.key;
+      scan->xs_heaptid = row.heap_tid;
+      scan->xs_orderbyvals[0] = Float8GetDatum(row.key);
       scan->xs_orderbynulls[0] = false;
+      scan->xs_recheckorderby = st->ordering == Ordering::kLowerBound;
       MemoryContextSwitchTo(old);
       return true;
     }
-    if (st->batch_size > 0 && st->search.level0_visits >= static_cast<uint64>(max_scan_tuples)) break;
+    if (st->exhausted) break;
+    if (st->batches > 0 && st->search.level0_visits >= static_cast<uint64>(max_scan_tuples)) {
+      st->exhausted = true;
+      continue;
+    }
     CHECK_FOR_INTERRUPTS();
-    st->batch_size = SearchBatch(&st->search, st->ef, st->batch);
-    st->batch_pos = 0;
-    if (st->batch_size == 0) break;
+    int found = SearchBatch(&st->search, st->ef, st->batch);
+    if (found == 0) {
+      st->exhausted = true;
+      continue;
+    }
+    AddBatch(scan, st, found);
+    ++st->batches;
+    // A scan that goes on (a WHERE rejecting rows) holds back more each time.
+    if (st->ordering == Ordering::kRerank) st->hold_back += st->ef / 2;
   }
   st->done = true;
   MemoryContextSwitchTo(old);
@@ -189,6 +405,7 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
 
 void EndScan(IndexScanDesc scan) {
   auto* st = static_cast<ScanState*>(scan->opaque);
+  EndRowFetcher(st);
   MemoryContextDelete(st->cxt);
   pfree(st);
   scan->opaque = nullptr;

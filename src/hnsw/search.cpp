@@ -119,6 +119,8 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
     // dead end (never returned, nothing to expand).
     UnlockReleaseBuffer(buf);
     found->distance = get_float4_infinity();
+    found->error = 0;
+    found->norm = 0;
     ItemPointerSetInvalid(&found->heap_tid);
     found->level = 0;
     found->deleted = true;
@@ -128,7 +130,9 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
     return id;
   }
   const float* vec = NodeVector(node);
-  found->distance = f.distance(s->query, vec, static_cast<size_t>(f.dims));
+  found->distance = f.distance(s->query, vec, static_cast<size_t>(f.query_words));
+  found->error = kernels::CodeError(f.storage, vec);
+  found->norm = kernels::CodeNorm(f.storage, vec);
   found->heap_tid = node->heap_tid;
   found->level = node->level;
   found->deleted = (node->flags & kNodeDeleted) != 0;

@@ -29,11 +29,13 @@ struct FoundNode {
   ItemPointerData tid;       // the node tuple
   ItemPointerData heap_tid;  // the row it indexes
   float distance;            // internal distance to the query
+  float error;               // its code's reconstruction error (0 for float32)
+  float norm;                // its code's norm of the original (0 for float32)
   uint8 level;
   bool deleted;
   uint16 nlinks;             // valid entries in `links`
   ItemPointerData* links;    // neighbours at the level this node was visited on
-  float* vector;             // its vector (searches that keep vectors only)
+  float* vector;             // its vector's code (searches that keep vectors only)
 };
 
 struct DiskSearch {
@@ -62,7 +64,8 @@ struct DiskSearch {
   uint32 nspill, spill_capacity;
 };
 
-// Prepares a search for `query` (facts->dims floats); allocates in `cxt`.
+// Prepares a search for `query` (a prepared key, facts->query_words words);
+// allocates in `cxt`.
 void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* query, bool keep_vectors,
                 MemoryContext cxt);
 
@@ -80,7 +83,7 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out);
 // index must not have been empty when the facts were read.
 ItemPointerData SearchDescend(DiskSearch* s, int target);
 
-// Reads one node's vector and its neighbours at `level` (copies; share lock).
+// Reads one node's vector code and its neighbours at `level` (copies; share lock).
 // `links` must hold LevelSlotCount(m, level) entries; returns the link count,
 // or -1 when there is no node at tid (vacuum removed it).
 int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,

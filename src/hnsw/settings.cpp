@@ -10,6 +10,7 @@ namespace vecann::hnsw {
 int ef_search = 40;
 int max_scan_tuples = 20000;
 int build_threads = -1;
+int rerank_candidates = 100;
 
 void DefineSettings() {
   DefineCustomIntVariable("vecann.ef_search", "Size of the candidate list of an HNSW index scan.",
@@ -24,6 +25,12 @@ void DefineSettings() {
   DefineCustomIntVariable("vecann.build_threads", "Threads that build an HNSW graph in memory.",
                           "-1 uses max_parallel_maintenance_workers + 1.", &build_threads, -1, -1, 64,
                           PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("vecann.rerank_candidates",
+                          "Candidates an HNSW scan of a quantization = 'bit' index orders by their true "
+                          "distance, per batch.",
+                          "Each batch of such a scan takes max(vecann.ef_search, this) candidates from the "
+                          "graph and reads their full-precision vectors from the table.",
+                          &rerank_candidates, 100, 1, 10000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace vecann::hnsw

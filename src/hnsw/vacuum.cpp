@@ -112,8 +112,12 @@ bool LinksToDead(VacuumState* vs, const NodeCopy& n, int level) {
 void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
   IndexFacts& f = vs->facts;
   Relation index = vs->info->index;
+  // Search with the node's vector as the query (decoded from its code).
+  auto* query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
+  const float* q = CodeAsQuery(f, n.vector, query);
+  size_t n_words = static_cast<size_t>(f.query_words);
   DiskSearch s;
-  SearchInit(&s, index, &f, n.vector, true, vs->cxt);
+  SearchInit(&s, index, &f, q, true, vs->cxt);
   int top = n.level < f.entry_level ? n.level : f.entry_level;
   ItemPointerData start = SearchDescend(&s, top);
   if (!ItemPointerIsValid(&start)) return;
@@ -158,7 +162,7 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
       float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
       NodeHeader header;
       if (ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, v, nullptr, &header) < 0 || header.level < l) continue;
-      add(&list[i], v, f.distance(n.vector, v, f.dims));
+      add(&list[i], v, f.distance(q, v, n_words));
     }
     // The deleted neighbours' own live neighbours: the links that ran
     // through a deleted node (between regions, say) are found again here.
@@ -170,11 +174,12 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
         float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
         NodeHeader header;
         if (ReadNode(index, f, &two_hop[j], l, v, nullptr, &header) < 0 || header.level < l) continue;
-        add(&two_hop[j], v, f.distance(n.vector, v, f.dims));
+        add(&two_hop[j], v, f.distance(q, v, n_words));
       }
     }
     core::SortCandidates(cands, count);
-    auto pair = [&](uint32 a, uint32 b) { return f.distance(vectors[a], vectors[b], static_cast<size_t>(f.dims)); };
+    auto code_of = [vectors](uint32 id) -> const float* { return vectors[id]; };
+    CodePairDistance<decltype(code_of)> pair(&f, code_of);
     size_t kept = core::SelectNeighbors(cands, count, pair, cap, chosen);
     ItemPointerData* out = fresh + LevelSlotStart(f.m, l);
     for (int i = 0; i < cap; ++i) {

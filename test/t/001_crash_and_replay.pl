@@ -7,6 +7,8 @@
 # during VACUUM after mass deletes gets the same checks. A streaming standby
 # must pass the same check and answer queries exactly as the primary does.
 # An unlogged table's index must be empty and usable after a crash.
+# Everything is checked on two indexes of the same table: float32 storage
+# (L2) and quantization = 'i8' (cosine, answers re-ordered by the executor).
 # Would catch: missing or wrong WAL records (Generic WAL), pages written
 # without WAL after the build, a torn metapage, init forks not logged.
 use strict;
@@ -28,6 +30,7 @@ $primary->safe_psql('postgres', qq{
     SELECT (SELECT array_agg(random()) FROM generate_series(1, $dims) WHERE g > 0)::vector
     FROM generate_series(1, 2000) g;
   CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+  CREATE INDEX items_q ON items USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32, quantization = 'i8');
   CREATE UNLOGGED TABLE scratch (v vector(2));
   CREATE INDEX scratch_v ON scratch USING hnsw (v);
   INSERT INTO scratch VALUES ('[1,1]'), ('[2,2]');
@@ -42,22 +45,26 @@ my $insert_script = $primary->basedir . '/insert.sql';
 PostgreSQL::Test::Utils::append_to_file($insert_script,
   "INSERT INTO items (v) SELECT array_agg(random())::vector FROM generate_series(1, $dims);\n");
 
-# The index agrees with the table: no structural problem, no committed row missing.
+# Each index agrees with the table: no structural problem, no committed row missing.
+my %index_op = (items_v => '<->', items_q => '<=>');
 sub check_index {
   my ($node, $what) = @_;
-  my $row = $node->safe_psql('postgres',
-    "SELECT nodes > 0, missing_rows, cardinality(problems), unreachable_nodes, array_to_string(problems, '; ') FROM hnsw_check('items_v')");
-  my ($has_nodes, $missing, $nproblems, $unreachable, $problems) = split /\|/, $row, 5;
-  note("$what: $unreachable live nodes not reachable from the entry point (graph quality, not loss)");
-  is($has_nodes, 't', "$what: index has nodes");
-  is($missing, '0', "$what: every committed row is in the index");
-  is($nproblems, '0', "$what: no structural problem") or diag($problems);
-  # Rows are found by their own vector through the index.
-  my $found = $node->safe_psql('postgres', q{
-    SET enable_seqscan = off; SET vecann.ef_search = 200;
-    SELECT count(*) FROM (SELECT id, v FROM items ORDER BY id DESC LIMIT 20) p
-    WHERE p.id = (SELECT id FROM items ORDER BY v <-> p.v LIMIT 1)});
-  is($found, '20', "$what: an index scan finds the newest rows by their vector");
+  for my $index (sort keys %index_op) {
+    my $row = $node->safe_psql('postgres',
+      "SELECT nodes > 0, missing_rows, cardinality(problems), unreachable_nodes, array_to_string(problems, '; ') FROM hnsw_check('$index')");
+    my ($has_nodes, $missing, $nproblems, $unreachable, $problems) = split /\|/, $row, 5;
+    note("$what, $index: $unreachable live nodes not reachable from the entry point (graph quality, not loss)");
+    is($has_nodes, 't', "$what, $index: index has nodes");
+    is($missing, '0', "$what, $index: every committed row is in the index");
+    is($nproblems, '0', "$what, $index: no structural problem") or diag($problems);
+    # Rows are found by their own vector through the index.
+    my $op = $index_op{$index};
+    my $found = $node->safe_psql('postgres', qq{
+      SET enable_seqscan = off; SET vecann.ef_search = 200;
+      SELECT count(*) FROM (SELECT id, v FROM items ORDER BY id DESC LIMIT 20) p
+      WHERE p.id = (SELECT id FROM items ORDER BY v $op p.v LIMIT 1)});
+    is($found, '20', "$what, $index: an index scan finds the newest rows by their vector");
+  }
 }
 
 for my $round (1 .. 3) {
@@ -98,10 +105,12 @@ is($deleted_returned, '0', 'deleted rows are not returned after recovery');
 # The standby replays it all and answers as the primary does.
 $primary->wait_for_catchup($standby);
 check_index($standby, 'standby');
-my $query = q{SET enable_seqscan = off; SET vecann.ef_search = 100;
-  SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v <-> (SELECT v FROM items ORDER BY id LIMIT 1 OFFSET 77) LIMIT 10) t};
-is($standby->safe_psql('postgres', $query), $primary->safe_psql('postgres', $query),
-  'the standby returns the primary\'s nearest neighbours');
+for my $op ('<->', '<=>') {
+  my $query = qq{SET enable_seqscan = off; SET vecann.ef_search = 100;
+    SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY v $op (SELECT v FROM items ORDER BY id LIMIT 1 OFFSET 77) LIMIT 10) t};
+  is($standby->safe_psql('postgres', $query), $primary->safe_psql('postgres', $query),
+    "the standby returns the primary's nearest neighbours ($op)");
+}
 
 # Unlogged: after a crash the table and index are empty, and usable.
 $primary->stop('immediate');
