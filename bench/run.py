@@ -618,7 +618,14 @@ def index_key_sql(kind, opclass, dim):
     return f"embedding {opclass}"
 
 
-def run_pgbench(t, query_sql, qtable, nq, ef, clients, seconds):
+def quantization_option(t, args):
+    """vecann's index option for --quantization (pgvector has none: its index stays float32)."""
+    if t.name != "vecann" or not args.quantization:
+        return ""
+    return f", quantization = '{args.quantization}'"
+
+
+def run_pgbench(t, query_sql, qtable, nq, ef, clients, seconds, rerank_candidates=None):
     bindir = subprocess.run(["pg_config", "--bindir"], stdout=subprocess.PIPE,
                             text=True).stdout.strip()
     pgbench = os.path.join(bindir, "pgbench")
@@ -631,6 +638,8 @@ def run_pgbench(t, query_sql, qtable, nq, ef, clients, seconds):
     os.chmod(script, 0o644)
     env = dict(os.environ)
     env["PGOPTIONS"] = f"-c jit=off -c {t.guc}.ef_search={ef}"
+    if t.name == "vecann" and rerank_candidates:
+        env["PGOPTIONS"] += f" -c vecann.rerank_candidates={rerank_candidates}"
     cmd = [pgbench, "-n", "-c", str(clients), "-j", str(clients), "-T", str(seconds),
            "-M", "prepared", "-D", f"nq={nq}", "-f", script, t.db]
     try:
@@ -661,14 +670,17 @@ def cmd_ann(args, targets):
     knn = lambda q: knn_sql(kind, table, op, ds.dim, q, args.rerank)
     log(f"\n== ann: {ds.name} ({ds.n:,} x {ds.dim}), {nq} queries, metric {args.metric} ({op}, "
         f"{opclass}), index on {index_key_sql(kind, opclass, ds.dim)}"
-        f"{f', re-ranking {args.rerank} candidates' if kind == 'binary' else ''}, "
+        f"{f', re-ranking {args.rerank} candidates' if kind == 'binary' else ''}"
+        f"{f', vecann quantization {args.quantization}' if args.quantization else ''}, "
         f"m={args.m}, ef_construction={args.ef_construction}, ef_search {efs}")
     results, live = [], []
     for t in targets:
         t.probe(ds.dim)
         res = {"target": t.name, "version": t.version, "dataset": ds.name, "rows": ds.n,
                "dim": ds.dim, "queries": nq, "metric": args.metric, "m": args.m,
-               "ef_construction": args.ef_construction}
+               "ef_construction": args.ef_construction, "index_kind": kind,
+               "quantization": (args.quantization or "f32") if t.name == "vecann" else "f32",
+               "rerank_candidates": args.rerank_candidates if t.name == "vecann" else None}
         log(f"-- {t.name}: loading ({'binary' if t.binary_copy else 'text'} COPY) ...")
         res["load_s"] = t.load(table, ds.base, storage=args.storage)
         # query vectors for pgbench: qid 1..nq
@@ -683,7 +695,8 @@ def cmd_ann(args, targets):
         t0 = time.perf_counter()
         try:
             t.conn.execute(f"CREATE INDEX {idx} ON {table} USING hnsw ({index_key_sql(kind, opclass, ds.dim)}) "
-                           f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
+                           f"WITH (m = {args.m}, ef_construction = {args.ef_construction}"
+                           f"{quantization_option(t, args)})")
         except psycopg.Error as e:
             res["error"] = f"CREATE INDEX failed: {str(e).strip()}"
             log(f"   {res['error']}")
@@ -728,6 +741,8 @@ def cmd_ann(args, targets):
         round_qps, ids = {}, {}
         for t, res, st, params in live:
             t.set_guc("ef_search", ef)
+            if t.name == "vecann" and args.rerank_candidates:
+                t.set_guc("rerank_candidates", args.rerank_candidates)
             for p in params[:min(args.warmup, nq)]:
                 st.run(p)
             round_qps[t.name] = []
@@ -753,7 +768,7 @@ def cmd_ann(args, targets):
                   "short_results": sum(1 for r in ids[t.name] if len(r) < 10)}
             if ef in pgb_efs and args.pgbench_time > 0:
                 pb, err = run_pgbench(t, knn, qtable, nq, ef, args.pgbench_clients,
-                                      args.pgbench_time)
+                                      args.pgbench_time, args.rerank_candidates)
                 pt["pgbench"] = pb
                 if err:
                     pt["pgbench_error"] = err
@@ -888,6 +903,11 @@ def main():
                          "with bit_hamming_ops, queries re-rank --rerank candidates by the exact distance")
     an.add_argument("--rerank", type=int, default=100,
                     help="candidates the binary index returns for exact re-ranking")
+    an.add_argument("--quantization", default=None, choices=["f32", "f16", "bf16", "i8", "bit"],
+                    help="vecann's index option quantization (pgvector's index stays float32); "
+                         "default: the option is not given")
+    an.add_argument("--rerank-candidates", type=int, default=None,
+                    help="vecann.rerank_candidates for the sweep (quantization bit)")
     an.add_argument("--m", type=int, default=16)
     an.add_argument("--ef-construction", type=int, default=64)
     an.add_argument("--ef-search", default="10,20,40,80,120,200,400",
