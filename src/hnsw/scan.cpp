@@ -269,6 +269,8 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   SearchStartLayer(&st->search, 0, &start, 1);
   st->ef = ef_search;
   st->ordering = Ordering::kExact;
+  // A bit index scanned without a table (no heapRelation) falls back to its
+  // (valid but loose) lower bounds.
   if (st->facts.storage == kernels::CodeFormat::kBit && scan->heapRelation != nullptr) {
     st->ordering = Ordering::kRerank;
     st->ef = std::max(ef_search, rerank_candidates);

@@ -131,8 +131,10 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   }
   const float* vec = NodeVector(node);
   found->distance = f.distance(s->query, vec, static_cast<size_t>(f.query_words));
-  found->error = kernels::CodeError(f.storage, vec);
-  found->norm = kernels::CodeNorm(f.storage, vec);
+  // Reduced codes carry their error and norm (for the scan's lower bounds).
+  const bool reduced = f.decode != nullptr;
+  found->error = reduced ? kernels::CodeError(f.storage, vec) : 0.0f;
+  found->norm = reduced ? kernels::CodeNorm(f.storage, vec) : 0.0f;
   found->heap_tid = node->heap_tid;
   found->level = node->level;
   found->deleted = (node->flags & kNodeDeleted) != 0;

@@ -24,52 +24,12 @@
 #define HWY_TARGET_INCLUDE "kernels/distance.cpp"  // relative to the src/ include root
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/lane_steps-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace vecann::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// Loads lanes [0, count) of p and zeroes the others, for the tail of an array
-// (0 < count < Lanes(d)). It never touches p[count] or beyond: the arrays may
-// end right at the end of a mapped page (Postgres buffers).
-template <class D>
-HWY_INLINE hn::Vec<D> LoadTail(D d, const float* p, size_t count) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-  // AVX2 vmaskmovps and AVX-512 masked loads suppress faults on masked-off
-  // lanes, and accept unaligned addresses.
-  return hn::MaskedLoad(hn::FirstN(d, count), d, p);
-#else
-  // Elsewhere (SSE4/SSSE3/EMU128/NEON/...) Highway 1.0.3's MaskedLoad is a full
-  // (aligned) load followed by a blend, which could fault, and LoadN does not
-  // exist yet; copy the tail into a zeroed aligned buffer instead.
-  HWY_ALIGN float buf[hn::MaxLanes(D())] = {};
-  std::memcpy(buf, p, count * sizeof(float));
-  return hn::Load(d, buf);
-#endif
-}
-
-// Per-lane steps; all map (0, 0) to a zero contribution, so zero-padded tails
-// are harmless.
-struct SquaredL2Step {
-  template <class V>
-  HWY_INLINE V operator()(V a, V b, V acc) const {
-    const V diff = hn::Sub(a, b);
-    return hn::MulAdd(diff, diff, acc);
-  }
-};
-struct DotStep {
-  template <class V>
-  HWY_INLINE V operator()(V a, V b, V acc) const {
-    return hn::MulAdd(a, b, acc);
-  }
-};
-struct L1Step {
-  template <class V>
-  HWY_INLINE V operator()(V a, V b, V acc) const {
-    return hn::Add(acc, hn::Abs(hn::Sub(a, b)));
-  }
-};
 
 // sum over i of Step(a[i], b[i]) in float lanes, with four independent
 // accumulators (4 vectors per iteration) to hide the add/FMA latency.

@@ -23,6 +23,7 @@
 #define HWY_TARGET_INCLUDE "kernels/half.cpp"  // relative to the src/ include root
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/lane_steps-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace vecann::kernels {
@@ -53,26 +54,6 @@ HWY_INLINE hn::Vec<DF> LoadHalvesTail(const uint16_t* p, size_t count) {
   std::memcpy(buf, p, count * sizeof(uint16_t));
   return LoadHalves(buf);
 }
-
-struct SquaredL2Step {
-  template <class V>
-  HWY_INLINE V operator()(V a, V b, V acc) const {
-    const V diff = hn::Sub(a, b);
-    return hn::MulAdd(diff, diff, acc);
-  }
-};
-struct DotStep {
-  template <class V>
-  HWY_INLINE V operator()(V a, V b, V acc) const {
-    return hn::MulAdd(a, b, acc);
-  }
-};
-struct L1Step {
-  template <class V>
-  HWY_INLINE V operator()(V a, V b, V acc) const {
-    return hn::Add(acc, hn::Abs(hn::Sub(a, b)));
-  }
-};
 
 // sum over i of Step(a[i], b[i]) in float lanes, four independent
 // accumulators to hide the FMA latency (as distance.cpp does for floats).

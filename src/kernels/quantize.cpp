@@ -28,6 +28,7 @@
 #define HWY_TARGET_INCLUDE "kernels/quantize.cpp"  // relative to the src/ include root
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/lane_steps-inl.h"
 
 // Layout helpers shared by every target (compiled once).
 #ifndef VECANN_KERNELS_QUANTIZE_SHARED_
@@ -62,20 +63,6 @@ using DF = hn::ScalableTag<float>;
 // Bit codes take one 32-bit lane mask per vector, so at most 16 lanes (all of
 // AVX-512; only matters on wider SVE/RVV vectors).
 using DFBits = hn::CappedTag<float, 16>;
-
-// Query lanes [0, count) of p and zero in the others (0 < count < Lanes(d)),
-// never touching p[count] or beyond (as distance.cpp's LoadTail).
-template <class D>
-HWY_INLINE hn::Vec<D> LoadQueryTail(D d, const float* p, size_t count) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-  // vmaskmovps / AVX-512 masked loads suppress faults on masked-off lanes.
-  return hn::MaskedLoad(hn::FirstN(d, count), d, p);
-#else
-  HWY_ALIGN float buf[hn::MaxLanes(D())] = {};
-  std::memcpy(buf, p, count * sizeof(float));
-  return hn::Load(d, buf);
-#endif
-}
 
 // ---- code values: Load(d, i) widens values [i, i + Lanes(d)) of the code to
 // float lanes (x^); LoadTail(d, i, count) values [i, i + count) and zero in
@@ -207,27 +194,7 @@ HWY_INLINE BitValues BitOf(const float* code) {
                    layout::Field(code, 3)};
 }
 
-// ---- accumulation (q, x^); every step maps (0, 0) to a zero contribution.
-
-struct SquaredL2Step {
-  template <class V>
-  HWY_INLINE V operator()(V q, V x, V acc) const {
-    const V diff = hn::Sub(q, x);
-    return hn::MulAdd(diff, diff, acc);
-  }
-};
-struct DotStep {
-  template <class V>
-  HWY_INLINE V operator()(V q, V x, V acc) const {
-    return hn::MulAdd(q, x, acc);
-  }
-};
-struct L1Step {
-  template <class V>
-  HWY_INLINE V operator()(V q, V x, V acc) const {
-    return hn::Add(acc, hn::Abs(hn::Sub(q, x)));
-  }
-};
+// ---- accumulation (q, x^) with the steps of lane_steps-inl.h.
 
 // sum over i < n of Step(q[i], x^[i]) in float lanes, four independent
 // accumulators to hide the FMA latency (as distance.cpp and half.cpp).
@@ -250,7 +217,7 @@ HWY_INLINE float Accumulate(D d, const float* q, const Values& x, size_t n) {
     acc0 = step(hn::LoadU(d, q + i), x.Load(d, i), acc0);
   }
   if (i < n) {
-    acc1 = step(LoadQueryTail(d, q + i, n - i), x.LoadTail(d, i, n - i), acc1);
+    acc1 = step(LoadTail(d, q + i, n - i), x.LoadTail(d, i, n - i), acc1);
   }
   acc0 = hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3));
   return hn::GetLane(hn::SumOfLanes(d, acc0));
@@ -473,37 +440,24 @@ float RoundDownTo16Bits(double s) {
   return static_cast<float>(std::ldexp(std::floor(std::ldexp(s, 16 - e)), e - 16));
 }
 
-// x^ of every format, scalar (the definition the SIMD decoders reproduce).
-void DecodeScalar(CodeFormat format, const float* code, float* out, size_t dims) {
+// Value i of a code's reconstruction x^, scalar: the definition the SIMD
+// decoders reproduce bit for bit, and what Encode measures its error against.
+float ValueAt(CodeFormat format, const float* code, size_t i) {
   const uint8_t* bytes = layout::Bytes(code);
   switch (format) {
     case CodeFormat::kF16:
     case CodeFormat::kBF16: {
-      const uint8_t* v = bytes + layout::kHalfHeaderBytes;
-      for (size_t i = 0; i < dims; ++i) {
-        uint16_t h;
-        std::memcpy(&h, v + 2 * i, sizeof h);
-        out[i] = format == CodeFormat::kF16 ? HalfToFloat(h) : BF16ToFloat(h);
-      }
-      return;
+      uint16_t h;
+      std::memcpy(&h, bytes + layout::kHalfHeaderBytes + 2 * i, sizeof h);
+      return format == CodeFormat::kF16 ? HalfToFloat(h) : BF16ToFloat(h);
     }
-    case CodeFormat::kI8: {
-      const uint8_t* c = bytes + layout::kWideHeaderBytes;
-      const float lo = layout::Field(code, 2);
-      const float step = layout::Field(code, 3);
-      for (size_t i = 0; i < dims; ++i) out[i] = lo + step * static_cast<float>(c[i]);  // exact product
-      return;
-    }
-    case CodeFormat::kBit: {
-      const uint8_t* b = bytes + layout::kWideHeaderBytes;
-      const float lo = layout::Field(code, 2);
-      const float hi = layout::Field(code, 3);
-      for (size_t i = 0; i < dims; ++i) out[i] = ((b[i / 8] >> (i % 8)) & 1u) ? hi : lo;
-      return;
-    }
+    case CodeFormat::kI8:  // exact product, one rounding
+      return layout::Field(code, 2) + layout::Field(code, 3) * static_cast<float>(bytes[layout::kWideHeaderBytes + i]);
+    case CodeFormat::kBit:
+      return ((bytes[layout::kWideHeaderBytes + i / 8] >> (i % 8)) & 1u) ? layout::Field(code, 3)
+                                                                         : layout::Field(code, 2);
     default:
-      std::memcpy(out, code, dims * sizeof(float));
-      return;
+      return code[i];
   }
 }
 
@@ -620,12 +574,11 @@ void Encode(CodeFormat format, const float* x, size_t dims, ErrorNorm norm, floa
       EncodeBit(x, dims, code);
       break;
   }
-  // err and norm from the actual reconstruction, in double, rounded up.
-  std::vector<float> xhat(dims);
-  DecodeScalar(format, code, xhat.data(), dims);
+  // err and norm from the actual reconstruction, in double, rounded up. No
+  // allocation here: the glue calls Encode from frames that can ereport.
   double err = 0.0, sq = 0.0;
   for (size_t i = 0; i < dims; ++i) {
-    const double d = static_cast<double>(x[i]) - static_cast<double>(xhat[i]);
+    const double d = static_cast<double>(x[i]) - static_cast<double>(ValueAt(format, code, i));
     err += norm == ErrorNorm::kL1 ? std::fabs(d) : d * d;
     sq += static_cast<double>(x[i]) * static_cast<double>(x[i]);
   }
