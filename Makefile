@@ -14,6 +14,7 @@ OBJS = \
 	src/type/vector_io.o \
 	src/type/vector_cast.o \
 	src/type/vector_ops.o \
+	src/type/agg_state.o \
 	src/type/vector_agg.o \
 	src/type/vector_slice.o \
 	src/type/text_error.o \

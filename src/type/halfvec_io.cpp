@@ -20,6 +20,7 @@ using vecann::type::HalfVector;
 namespace vecann::type {
 
 HalfVector* NewHalfVector(int dims) {
+  CheckHalfDims(dims);  // every halfvec is made here: none can exceed the type's limits
   size_t size = HalfVectorSize(dims);
   auto* v = static_cast<HalfVector*>(palloc0(size));
   SET_VARSIZE(v, size);

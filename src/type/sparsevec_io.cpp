@@ -20,6 +20,12 @@ using vecann::type::SparseVector;
 namespace vecann::type {
 
 SparseVector* NewSparseVector(int dims, int nnz) {
+  // Every sparsevec is made here: none can exceed the type's limits.
+  if (dims < 1 || dims > kMaxSparseDims || nnz < 0 || nnz > dims) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("sparsevec of %d dimensions with %d non-zero elements is out of range", dims, nnz)));
+  }
+  CheckSparseNonZero(nnz);
   size_t size = SparseVectorSize(nnz);
   auto* v = static_cast<SparseVector*>(palloc0(size));
   SET_VARSIZE(v, size);

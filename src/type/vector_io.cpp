@@ -20,6 +20,7 @@ using vecann::type::Vector;
 namespace vecann::type {
 
 Vector* NewVector(int dims) {
+  CheckDims(dims);  // every vector is made here: none can exceed the type's limits
   size_t size = VectorSize(dims);
   auto* v = static_cast<Vector*>(palloc0(size));
   SET_VARSIZE(v, size);
