@@ -42,6 +42,9 @@ OBJS = \
 	src/hnsw/facts.o \
 	src/hnsw/keys.o \
 	src/hnsw/tid_set.o \
+	src/hnsw/pages.o \
+	src/hnsw/neighbors.o \
+	src/hnsw/reach.o \
 	src/hnsw/search.o \
 	src/hnsw/build.o \
 	src/hnsw/insert.o \
@@ -56,7 +59,7 @@ OBJS = \
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization security
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc

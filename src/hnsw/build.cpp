@@ -2,8 +2,9 @@
 // Postgres-free core builds the graph in memory with worker threads, and the
 // graph is written to pages without WAL, then WAL-logged once
 // (log_newpage_range). When the vectors and graph would outgrow
-// maintenance_work_mem, what is in memory is written out and the remaining
-// rows are inserted one by one (the aminsert path), with a NOTICE.
+// maintenance_work_mem, what is in memory is written out and logged, and the
+// remaining rows are inserted one by one (the aminsert path, Generic WAL),
+// with a NOTICE: every page a WAL record changes was logged before.
 // Also ambuildempty: the init fork of an unlogged index.
 #include <new>
 
@@ -41,6 +42,7 @@ struct BuildState {
   size_t table_rows_estimate;  // pg_class.reltuples of the table, 0 if unknown
   int threads;
   double indexed;  // rows in the index
+  bool pages_logged;  // the pages written without WAL have been logged
 };
 
 void FillMeta(Page page, const IndexFacts& f) {
@@ -68,8 +70,9 @@ void FillMeta(Page page, const IndexFacts& f) {
 IndexFacts NewFacts(Relation index) {
   IndexFacts f;
   memset(&f, 0, sizeof(f));
-  f.key_type = KeyTypeOfIndex(index);
-  f.key_dims = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+  const IndexColumn& column = ColumnOfIndex(index);
+  f.key_type = column.key_type;
+  f.key_dims = column.typmod;
   if (f.key_dims < 1) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
                     errhint("Declare the column as %s(n), or index an expression such as (embedding::%s(3)).",
@@ -77,7 +80,7 @@ IndexFacts NewFacts(Relation index) {
   }
   GetBuildParams(index, &f.m, &f.ef_construction);
   f.storage = GetQuantization(index);
-  f.metric = MetricOfOpclass(index);
+  f.metric = column.metric;
   if (f.key_type == KeyType::kBit && f.storage != kernels::CodeFormat::kF32) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("hnsw option \"quantization\" = \"%s\" does not apply to bit columns",
@@ -237,6 +240,16 @@ void BuildInMemory(BuildState* st) {
   WriteGraph(st, *graph);
 }
 
+// WAL-logs the pages written without WAL so far (the metapage and the
+// in-memory graph), once.
+void LogBuiltPages(BuildState* st) {
+  if (st->pages_logged) return;
+  st->pages_logged = true;
+  if (RelationNeedsWAL(st->index)) {
+    log_newpage_range(st->index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(st->index), true);
+  }
+}
+
 // Rows the in-memory build can hold within the budget (vectors and graph).
 size_t MaxRowsInMemory(size_t budget, int dims, int m, int threads) {
   size_t lo = 0, hi = static_cast<size_t>(UINT32_MAX) - 1;
@@ -261,6 +274,11 @@ void LeaveMemory(BuildState* st) {
                    errhint("Increase maintenance_work_mem to at least %zu MB to speed up builds of this size.",
                            would_need / (1024 * 1024) + 1)));
   BuildInMemory(st);
+  // From here on the rows go in through InsertNode's Generic WAL records,
+  // which a standby (or crash recovery) can only apply to pages it has: log
+  // every page written so far first (with full_page_writes = off a record
+  // would otherwise carry only a delta against a page nobody logged).
+  LogBuiltPages(st);
   pfree(st->vectors);
   pfree(st->heap_tids);
   st->vectors = nullptr;
@@ -331,7 +349,7 @@ IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info) {
   st.facts = NewFacts(index);
   st.tuple_cxt = AllocSetContextCreate(build_cxt, "vecann hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
   st.in_memory = true;
-  st.threads = build_threads > 0 ? build_threads : max_parallel_maintenance_workers + 1;
+  st.threads = build_threads > 0 ? build_threads : Min(max_parallel_maintenance_workers, max_worker_processes) + 1;
   if (st.threads < 1) st.threads = 1;
   st.max_rows = MaxRowsInMemory(static_cast<size_t>(maintenance_work_mem) * 1024, st.facts.dims, st.facts.m,
                                 st.threads);
@@ -344,10 +362,7 @@ IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info) {
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
   double heap_tuples = table_index_build_scan(heap, index, info, true, true, BuildCallback, &st, nullptr);
   if (st.in_memory) BuildInMemory(&st);
-
-  if (RelationNeedsWAL(index)) {
-    log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
-  }
+  LogBuiltPages(&st);
   MemoryContextSwitchTo(old);
   double indexed = st.indexed;
   MemoryContextDelete(build_cxt);

@@ -8,6 +8,8 @@
 //     links to nodes of a lower level, levels above the entry point's, a bad
 //     entry point, malformed node tuples.
 #include "hnsw/hnsw.h"
+#include "hnsw/pages.h"
+#include "hnsw/reach.h"
 #include "hnsw/tid_set.h"
 #include "pg/guard.h"
 
@@ -17,10 +19,13 @@ extern "C" {
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_authid.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -50,6 +55,7 @@ struct CheckState {
   int64 heap_rows;
   int64 missing_rows;
   int64 unreachable;
+  bool malformed;  // a page or node tuple is not what it must be
   Relation index;
 };
 
@@ -76,18 +82,24 @@ void LoadNodes(CheckState* st) {
     Buffer buf = ReadBuffer(st->index, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
-    if (GetOpaque(page)->page_type != kPageNodes) {
-      Problem(st, "block %u is not a node page", blk);
+    PageKind kind = NodePageKind(page);
+    if (kind != PageKind::kNodes) {
+      if (kind == PageKind::kCorrupt) {
+        Problem(st, "block %u is not a node page", blk);
+        st->malformed = true;
+      }
       UnlockReleaseBuffer(buf);
       continue;
     }
     for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
-      ItemId iid = PageGetItemId(page, off);
-      if (!ItemIdIsNormal(iid)) continue;
-      auto* node = reinterpret_cast<NodeHeader*>(PageGetItem(page, iid));
-      if (node->level > f.max_level || ItemIdGetLength(iid) != NodeTupleSize(f.dims, f.m, node->level)) {
-        Problem(st, "node (%u,%u) has level %d and size %u, which do not match", blk, off, node->level,
-                ItemIdGetLength(iid));
+      NodeHeader* node = nullptr;
+      NodeStatus status = NodeAtStatus(f, page, off, &node);
+      if (status == NodeStatus::kUnused) continue;
+      if (status == NodeStatus::kCorrupt) {
+        ItemId iid = PageGetItemId(page, off);
+        Problem(st, "item (%u,%u) of offset %u and size %u is not a node of this index", blk, off,
+                ItemIdGetOffset(iid), ItemIdGetLength(iid));
+        st->malformed = true;
         continue;
       }
       if (st->count == capacity) {
@@ -149,39 +161,13 @@ void CheckLinks(CheckState* st) {
   }
 }
 
-// Breadth-first walk from the entry point over the links of every level (a
-// search descends through the upper levels, so a node is reachable when some
-// path of links at any levels leads to it); returns the nodes reached.
-int64 Reach(CheckState* st) {
-  const IndexFacts& f = st->facts;
+// The entry point's level must be the one the metapage gives.
+void CheckEntryLevel(CheckState* st) {
   uint32 entry;
-  if (st->count == 0) return 0;
-  if (!ItemPointerIsValid(&f.entry) || !TidSetFind(&st->by_tid, &f.entry, &entry)) {
-    Problem(st, "the entry point (%u,%u) is not a node of the index", ItemPointerGetBlockNumberNoCheck(&f.entry),
-            ItemPointerGetOffsetNumberNoCheck(&f.entry));
-    for (uint32 i = 0; i < st->count; ++i) st->unreachable += !st->nodes[i].deleted;
-    return 0;
+  if (ItemPointerIsValid(&st->facts.entry) && TidSetFind(&st->by_tid, &st->facts.entry, &entry) &&
+      st->nodes[entry].level != st->facts.entry_level) {
+    Problem(st, "the entry point has level %d, the metapage says %d", st->nodes[entry].level, st->facts.entry_level);
   }
-  if (st->nodes[entry].level != f.entry_level) {
-    Problem(st, "the entry point has level %d, the metapage says %d", st->nodes[entry].level, f.entry_level);
-  }
-  bool* seen = static_cast<bool*>(palloc_extended(st->count, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
-  uint32* queue = static_cast<uint32*>(palloc_extended(sizeof(uint32) * st->count, MCXT_ALLOC_HUGE));
-  uint32 head = 0, tail = 0;
-  seen[entry] = true;
-  queue[tail++] = entry;
-  while (head < tail) {
-    const CheckNode& n = st->nodes[queue[head++]];
-    for (int k = 0; k < NodeSlots(f.m, n.level); ++k) {
-      uint32 target;
-      if (ItemPointerIsValid(&n.slots[k]) && TidSetFind(&st->by_tid, &n.slots[k], &target) && !seen[target]) {
-        seen[target] = true;
-        queue[tail++] = target;
-      }
-    }
-  }
-  for (uint32 i = 0; i < st->count; ++i) st->unreachable += !st->nodes[i].deleted && !seen[i];
-  return tail;
 }
 
 void CollectLiveRows(CheckState* st) {
@@ -208,13 +194,24 @@ void HeapRowCallback(Relation index, ItemPointer tid, Datum* values, bool* isnul
   }
 }
 
-void CheckHeap(CheckState* st, Relation heap) {
+// Rows visible to `snapshot` (taken before the index was read, so rows
+// committed meanwhile are not mistaken for rows the index lost).
+void CheckHeap(CheckState* st, Relation heap, Snapshot snapshot) {
   IndexInfo* info = BuildIndexInfo(st->index);
   info->ii_Concurrent = true;  // rows visible to our snapshot, not every version
-  Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
   TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, nullptr, true, false);
   table_index_build_scan(heap, st->index, info, true, false, HeapRowCallback, st, scan);
-  UnregisterSnapshot(snapshot);
+}
+
+// Who may check an index: its table's owner, or a member of
+// pg_stat_scan_tables (which may lock any table to read statistics), besides
+// superusers; the function is also revoked from PUBLIC. The check only
+// reports counts and item positions, never table data.
+void CheckPermission(Oid heap_oid, Oid index_oid) {
+  if (pg_class_ownercheck(heap_oid, GetUserId()) || has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES)) return;
+  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                  errmsg("permission denied to check index \"%s\"", get_rel_name(index_oid)),
+                  errdetail("Only the owner of its table, or a member of pg_stat_scan_tables, may check it.")));
 }
 
 }  // namespace
@@ -229,25 +226,62 @@ VECANN_FUNCTION(hnsw_check) {
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) elog(ERROR, "return type must be a row type");
 
+  // Permission before any lock (no role may block another's table), then the
+  // table before its index, as everywhere; then make sure the index still
+  // belongs to that table.
   Oid heap_oid = IndexGetRelation(index_oid, true);
   if (!OidIsValid(heap_oid)) {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not an index", get_rel_name(index_oid))));
   }
+  CheckPermission(heap_oid, index_oid);
   Relation heap = table_open(heap_oid, AccessShareLock);
   Relation index = index_open(index_oid, AccessShareLock);
+  if (IndexGetRelation(index_oid, false) != heap_oid) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("could not open parent table of index \"%s\"",
+                                                             RelationGetRelationName(index))));
+  }
   if (index->rd_indam->amgettuple != GetTuple) {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
   }
+
+  // Reading the table evaluates the index's expressions and predicate: do it
+  // as the table's owner, in a security-restricted operation with its own GUC
+  // nest level, as amcheck does (CVE-2022-1552), so that a function in an
+  // index cannot act with the caller's privileges.
+  Oid save_userid;
+  int save_sec_context;
+  GetUserIdAndSecContext(&save_userid, &save_sec_context);
+  SetUserIdAndSecContext(heap->rd_rel->relowner, save_sec_context | SECURITY_RESTRICTED_OPERATION);
+  int save_nestlevel = NewGUCNestLevel();
+
+  Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
   CheckState st;
   memset(&st, 0, sizeof(st));
   st.index = index;
   ReadFacts(index, &st.facts);
   LoadNodes(&st);
   CheckLinks(&st);
-  int64 reachable = Reach(&st);
+  bool reach_known = !st.malformed;
+  Reachability reach;
+  if (reach_known) {
+    FindReachable(index, st.facts, nullptr, &reach);
+    st.unreachable = reach.unreachable;
+    if (st.count > 0 && !Marked(reach, reach.present, &st.facts.entry)) {
+      Problem(&st, "the entry point (%u,%u) is not a node of the index", ItemPointerGetBlockNumberNoCheck(&st.facts.entry),
+              ItemPointerGetOffsetNumberNoCheck(&st.facts.entry));
+    }
+  } else {
+    Problem(&st, "reachability not computed: the index has malformed pages or nodes");
+  }
+  CheckEntryLevel(&st);
   CollectLiveRows(&st);
-  CheckHeap(&st, heap);
+  CheckHeap(&st, heap, snapshot);
+  UnregisterSnapshot(snapshot);
+
+  AtEOXact_GUC(false, save_nestlevel);
+  SetUserIdAndSecContext(save_userid, save_sec_context);
+
   int64 deleted = 0;
   for (uint32 i = 0; i < st.count; ++i) deleted += st.nodes[i].deleted;
   if (st.nproblems > kMaxReported) {
@@ -259,10 +293,10 @@ VECANN_FUNCTION(hnsw_check) {
   table_close(heap, AccessShareLock);
 
   Datum values[8];
-  bool nulls[8] = {false, false, false, false, false, false, false, false};
+  bool nulls[8] = {false, false, !reach_known, !reach_known, false, false, false, false};
   values[0] = Int64GetDatum(st.count);
   values[1] = Int64GetDatum(deleted);
-  values[2] = Int64GetDatum(reachable);
+  values[2] = Int64GetDatum(reach_known ? reach.reached_nodes : 0);
   values[3] = Int64GetDatum(st.unreachable);
   values[4] = Int64GetDatum(st.heap_rows);
   values[5] = Int64GetDatum(st.missing_rows);

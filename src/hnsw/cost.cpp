@@ -8,6 +8,7 @@
 // (cpu_index_tuple_cost), one distance (cpu_operator_cost scaled by the
 // vector's length) and its share of page reads, which genericcostestimate
 // derives from the index's size and effective_cache_size.
+#include <algorithm>
 #include <cmath>
 
 #include "hnsw/hnsw.h"
@@ -60,10 +61,21 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
 
   *startup_cost = startup;
   // Each row past the first batch comes from continuing the search, which
-  // expands about one node (2m neighbours read) per row returned. This makes
-  // an ORDER BY of the whole table a sequential scan and sort, as it should be
-  // (the index holds no NULL vectors, a full ordering must return them too).
-  *total_cost = startup + tuples * 2 * m * (cpu_index_tuple_cost + distance_cost);
+  // expands about one node (2m neighbours read) per row returned, until the
+  // search has visited vecann.max_scan_tuples nodes (about m/2 per row).
+  // Rows beyond those come from the sweep (scan.cpp), which reads the whole
+  // index again for each work_mem of rows. The planner takes a LIMIT's share
+  // of the run cost, linearly, so the run cost per row is set high enough
+  // that a query needing more rows than the search delivers (a LIMIT above
+  // that, or a WHERE that keeps few rows: LIMIT / selectivity rows) costs at
+  // least a sweep, and gets a sequential scan and sort where that is cheaper.
+  // This also makes an ORDER BY of the whole table a sequential scan and sort,
+  // as it should be (the index holds no NULL vectors, a full ordering must
+  // return them too).
+  double per_row_search = 2.0 * m * (cpu_index_tuple_cost + distance_cost);
+  double sweep = static_cast<double>(index->pages) * seq_page_cost + tuples * (cpu_index_tuple_cost + distance_cost);
+  double rows_from_search = std::max(1.0, std::min(tuples, max_scan_tuples / (m / 2.0)));
+  *total_cost = startup + tuples * std::max(per_row_search, sweep / rows_from_search);
   *selectivity = 1.0;
   *correlation = 0;
   *pages = costs.numIndexPages;

@@ -1,15 +1,13 @@
-// Index-wide facts: the metapage's contents, the metric an operator class
-// asks for, and how vectors and distances are converted for that metric.
+// Index-wide facts: the metapage's contents, checked before use, and how
+// internal distances become the operator's.
 #include <cmath>
 
 #include "core/hnsw_types.h"
 #include "hnsw/hnsw.h"
+#include "hnsw/pages.h"
 
 extern "C" {
-#include "access/htup_details.h"
-#include "catalog/pg_proc.h"
 #include "storage/bufmgr.h"
-#include "utils/syscache.h"
 }
 
 namespace vecann::hnsw {
@@ -26,28 +24,84 @@ int MaxLevelForDims(int dims, int m) {
   return level;
 }
 
+namespace {
+
+bool ValidMetric(uint8 metric, KeyType key_type) {
+  switch (static_cast<Metric>(metric)) {
+    case Metric::kL2:
+    case Metric::kInnerProduct:
+    case Metric::kCosine:
+    case Metric::kL1:
+      return key_type != KeyType::kBit;
+    case Metric::kHamming:
+    case Metric::kJaccard:
+      return key_type == KeyType::kBit;
+    case Metric::kUnknown:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
 void ReadFacts(Relation index, IndexFacts* facts) {
   Buffer buf = ReadBuffer(index, kMetaBlock);
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
+  bool meta_page = !PageIsNew(page) &&
+                   reinterpret_cast<PageHeader>(page)->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
+                   GetOpaque(page)->page_type == kPageMeta;
   HnswMetaData meta = *GetMeta(page);
-  uint16 page_type = GetOpaque(page)->page_type;
   UnlockReleaseBuffer(buf);
-  if (page_type != kPageMeta || meta.magic != kMagic) {
+  if (!meta_page || meta.magic != kMagic) {
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                    errmsg("index \"%s\" is not a vecann hnsw index", RelationGetRelationName(index))));
+                    errmsg("index \"%s\" is not a vecann hnsw index", RelationGetRelationName(index)),
+                    errdetail("Its first block is not a vecann hnsw metapage."), errhint("REINDEX it.")));
   }
-  if (meta.version != kFormatVersion || meta.storage < static_cast<uint8>(kernels::CodeFormat::kF32) ||
-      meta.storage > static_cast<uint8>(kernels::CodeFormat::kBit)) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("index \"%s\" has on-disk format %u (storage %u), which this vecann cannot read",
-                           RelationGetRelationName(index), meta.version, meta.storage),
-                    errhint("REINDEX it.")));
+  if (meta.version != kFormatVersion) {
+    ReportCorrupted(index, "metapage", "The on-disk format is %u; this vecann reads format %u.", meta.version,
+                    kFormatVersion);
+  }
+  if (meta.storage < static_cast<uint8>(kernels::CodeFormat::kF32) ||
+      meta.storage > static_cast<uint8>(kernels::CodeFormat::kBit) || meta.key_type > static_cast<uint8>(KeyType::kBit)) {
+    ReportCorrupted(index, "metapage", "Storage %u or key type %u is unknown.", meta.storage, meta.key_type);
+  }
+  const IndexColumn& column = ColumnOfIndex(index);
+  auto key_type = static_cast<KeyType>(meta.key_type);
+  auto storage = static_cast<kernels::CodeFormat>(meta.storage);
+  if (key_type != column.key_type || static_cast<Metric>(meta.metric) != column.metric ||
+      !ValidMetric(meta.metric, key_type)) {
+    ReportCorrupted(index, "metapage", "Key type %u and metric %u do not match the index's operator class.",
+                    meta.key_type, meta.metric);
+  }
+  if (meta.m < kMinM || meta.m > kMaxM || meta.ef_construction < kMinEfConstruction ||
+      meta.ef_construction > kMaxEfConstruction) {
+    ReportCorrupted(index, "metapage", "m = %u and ef_construction = %u are out of range.", meta.m,
+                    meta.ef_construction);
+  }
+  // Indexes of vector keys made before key_dims existed leave it 0 (= dims).
+  int key_dims = meta.key_dims ? static_cast<int>(Min(meta.key_dims, static_cast<uint32>(INT_MAX))) : meta.dims;
+  int limit = MaxKeyDims(key_type, storage, meta.m);
+  if (key_dims < 1 || key_dims > limit || meta.dims != CodeWords(key_type, storage, key_dims)) {
+    ReportCorrupted(index, "metapage", "%d key dimensions in %u stored words do not fit this index (limit %d).",
+                    key_dims, meta.dims, limit);
+  }
+  if (meta.max_level != MaxLevelForDims(meta.dims, meta.m)) {
+    ReportCorrupted(index, "metapage", "The highest level is %u, not %d.", meta.max_level,
+                    MaxLevelForDims(meta.dims, meta.m));
+  }
+  bool has_entry = ItemPointerIsValid(&meta.entry);
+  if (has_entry ? (meta.entry_level < 0 || meta.entry_level > meta.max_level ||
+                   ItemPointerGetBlockNumberNoCheck(&meta.entry) == kMetaBlock)
+                : meta.entry_level != -1) {
+    ReportCorrupted(index, "metapage", "The entry point (%u,%u) of level %d is not a node of this index.",
+                    ItemPointerGetBlockNumberNoCheck(&meta.entry), ItemPointerGetOffsetNumberNoCheck(&meta.entry),
+                    meta.entry_level);
   }
   facts->dims = meta.dims;
-  facts->key_type = static_cast<KeyType>(meta.key_type);
-  facts->key_dims = meta.key_dims ? static_cast<int>(meta.key_dims) : meta.dims;
-  facts->storage = static_cast<kernels::CodeFormat>(meta.storage);
+  facts->key_type = key_type;
+  facts->key_dims = key_dims;
+  facts->storage = storage;
   facts->metric = static_cast<Metric>(meta.metric);
   facts->m = meta.m;
   facts->ef_construction = meta.ef_construction;
@@ -55,24 +109,6 @@ void ReadFacts(Relation index, IndexFacts* facts) {
   facts->entry = meta.entry;
   facts->entry_level = meta.entry_level;
   SetKernels(facts);
-}
-
-Metric MetricOfOpclass(Relation index) {
-  // The distance support function is one of ours; its C symbol names the metric.
-  Oid proc = index_getprocid(index, 1, 1);
-  HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(proc));
-  if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for function %u", proc);
-  bool isnull;
-  Datum src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
-  char* symbol = isnull ? pstrdup("") : TextDatumGetCString(src);
-  ReleaseSysCache(tup);
-  Metric metric = MetricOfSymbol(symbol, OidIsValid(index_getprocid(index, 1, 2)));
-  if (metric == Metric::kUnknown) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("hnsw does not support distance function \"%s\"", symbol),
-                    errhint("Use one of vecann's hnsw operator classes, such as vector_l2_ops.")));
-  }
-  return metric;
 }
 
 double OperatorDistance(Metric metric, float internal) {

@@ -99,18 +99,26 @@ struct CodePairDistance {
   }
 };
 
-// Reads the metapage (share lock, copied out); errors on a foreign or newer format.
+// Reads the metapage (share lock, copied out) and checks every field against
+// the others and against the index's column (ColumnOfIndex); errors with
+// ERRCODE_INDEX_CORRUPTED on anything an index of this vecann cannot have.
 void ReadFacts(Relation index, IndexFacts* facts);
 
-// The metric an index's operator class asks for (from its support functions).
-Metric MetricOfOpclass(Relation index);
-
 // ---- keys (keys.cpp): the indexable types and how they are stored ----------------
-KeyType KeyTypeOfIndex(Relation index);
+// What an index's key column is, from its operator class: the key type (by
+// the type's input function), the metric (by the distance support
+// function's address, and support function 2 for cosine) and the column's
+// typmod (a domain's when the column has none). Errors for a column whose
+// type is not exactly the operator class's (bit varying under bit_*_ops) and
+// for support functions that are not vecann's. Cached in rd_amcache.
+struct IndexColumn {
+  KeyType key_type;
+  Metric metric;
+  int typmod;
+};
+const IndexColumn& ColumnOfIndex(Relation index);
 const char* KeyTypeName(KeyType type);
 int WordsFor(KeyType type, int key_dims);
-// The metric a distance support function's C symbol stands for.
-Metric MetricOfSymbol(const char* symbol, bool normalize);
 // The internal distance between a prepared key and a code of `storage`.
 kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage);
 // 4-byte words of a stored code, and the largest key_dims whose level-0 node

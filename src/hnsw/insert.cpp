@@ -10,9 +10,9 @@
 //     what was read, else start over (bounded retries).
 // Every page change is WAL-logged with Generic WAL.
 #include "core/level.h"
-#include "core/select_neighbors.h"
 #include "hnsw/hnsw.h"
-#include "hnsw/search.h"
+#include "hnsw/neighbors.h"
+#include "hnsw/pages.h"
 
 extern "C" {
 #include "access/generic_xlog.h"
@@ -26,8 +26,6 @@ extern "C" {
 
 namespace vecann::hnsw {
 namespace {
-
-constexpr int kRelinkRetries = 8;
 
 // Fills a node tuple: header, vector code, and `level`+1 neighbour lists
 // taken from links[l][0..nlinks[l]); unused slots invalid.
@@ -61,10 +59,14 @@ bool AddToPage(Relation index, Buffer buf, const NodeHeader* node, Size size, It
 ItemPointerData AddNodeTuple(Relation index, const NodeHeader* node, Size size) {
   ItemPointerData tid;
   Size need = MAXALIGN(size) + sizeof(ItemIdData);
+  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   for (BlockNumber blk = GetPageWithFreeSpace(index, need); blk != InvalidBlockNumber;) {
+    // The free space map is only a hint: a block it names may be past the
+    // end (a corrupt map: stop asking it), or not a node page.
+    if (blk == kMetaBlock || blk >= nblocks) break;
     Buffer buf = ReadBuffer(index, blk);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    bool added = GetOpaque(BufferGetPage(buf))->page_type == kPageNodes && AddToPage(index, buf, node, size, &tid);
+    bool added = NodePageKind(BufferGetPage(buf)) == PageKind::kNodes && AddToPage(index, buf, node, size, &tid);
     Size left = PageGetFreeSpace(BufferGetPage(buf));
     UnlockReleaseBuffer(buf);
     if (added) {
@@ -73,11 +75,10 @@ ItemPointerData AddNodeTuple(Relation index, const NodeHeader* node, Size size) 
     }
     blk = RecordAndGetPageWithFreeSpace(index, blk, left, need);
   }
-  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   if (nblocks > 1) {
     Buffer buf = ReadBuffer(index, nblocks - 1);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    bool added = AddToPage(index, buf, node, size, &tid);
+    bool added = CheckNodePage(index, BufferGetPage(buf), nblocks - 1) && AddToPage(index, buf, node, size, &tid);
     UnlockReleaseBuffer(buf);
     if (added) return tid;
   }
@@ -108,108 +109,6 @@ void PromoteEntry(Relation index, ItemPointer tid, int level, Buffer meta_buf_lo
     GenericXLogFinish(state);
   } else {
     GenericXLogAbort(state);
-  }
-}
-
-// The code of candidate i of a re-selection.
-struct CodeArray {
-  float* const* codes;
-  const float* operator()(uint32 i) const { return codes[i]; }
-};
-
-// Links `from` (a neighbour chosen for the new node) back to the new node at
-// `level`, re-selecting its list with the heuristic when it is full.
-void LinkBack(Relation index, const IndexFacts& f, ItemPointer from, int level, ItemPointer new_tid,
-              const float* new_vector) {
-  int cap = LevelSlotCount(f.m, level);
-  size_t n_words = static_cast<size_t>(f.query_words);
-  auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (cap + 1)));
-  auto* from_vector = static_cast<float*>(palloc(VectorBytes(f.dims)));
-  auto* from_query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
-  // Candidate vectors: the existing neighbours, then the new node.
-  auto** vectors = static_cast<float**>(palloc(sizeof(float*) * (cap + 1)));
-  for (int i = 0; i < cap; ++i) vectors[i] = static_cast<float*>(palloc(VectorBytes(f.dims)));
-  auto* cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * (cap + 1)));
-  auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * cap));
-  auto* new_list = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
-
-  for (int attempt = 0; attempt < kRelinkRetries; ++attempt) {
-    int n = ReadNode(index, f, from, level, from_vector, links, nullptr);
-    if (n < 0) return;  // vacuum removed it meanwhile
-    bool already = false;
-    for (int i = 0; i < n; ++i) already |= ItemPointerEquals(&links[i], new_tid);
-    if (already) return;
-
-    int count = 0;
-    if (n < cap) {
-      memcpy(new_list, links, sizeof(ItemPointerData) * n);
-      new_list[n] = *new_tid;
-      count = n + 1;
-    } else {
-      const float* q = CodeAsQuery(f, from_vector, from_query);
-      for (int i = 0; i < n; ++i) {
-        // A neighbour vacuum removed meanwhile sorts last and is dropped.
-        bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, nullptr) < 0;
-        float d = gone ? get_float4_infinity() : f.distance(q, vectors[i], n_words);
-        cands[i] = core::Candidate{d, static_cast<uint32>(i)};
-      }
-      vectors[n] = const_cast<float*>(new_vector);
-      cands[n] = core::Candidate{f.distance(q, new_vector, n_words), static_cast<uint32>(n)};
-      core::SortCandidates(cands, n + 1);
-      CodePairDistance<CodeArray> pair(&f, CodeArray{vectors});
-      size_t kept = core::SelectNeighbors(cands, n + 1, pair, cap, chosen);
-      // Keep the surviving links in their slots and put the new node where a
-      // dropped one was: the page changes by a few bytes, and so does its WAL.
-      bool* stays = static_cast<bool*>(palloc0(sizeof(bool) * (n + 1)));
-      for (size_t i = 0; i < kept; ++i) stays[chosen[i].id] = true;
-      if (!stays[n]) return;
-      bool placed = false;
-      for (int i = 0; i < n; ++i) {
-        if (stays[i]) {
-          new_list[i] = links[i];
-        } else if (!placed) {
-          new_list[i] = *new_tid;
-          placed = true;
-        } else {
-          ItemPointerSetInvalid(&new_list[i]);
-        }
-      }
-      count = n;
-    }
-
-    // Write the new list if nobody changed the old one meanwhile.
-    Buffer buf = ReadBuffer(index, ItemPointerGetBlockNumber(from));
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    NodeHeader* node = FindNode(BufferGetPage(buf), from);
-    if (!node) {
-      UnlockReleaseBuffer(buf);
-      return;
-    }
-    ItemPointerData* slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
-    int current = 0;
-    bool same = node->level >= level;
-    for (int i = 0; same && i < cap; ++i) {
-      if (!ItemPointerIsValid(&slots[i])) continue;
-      same = current < n && ItemPointerEquals(&slots[i], &links[current]);
-      ++current;
-    }
-    if (same && current == n) {
-      GenericXLogState* state = GenericXLogStart(index);
-      Page page = GenericXLogRegisterBuffer(state, buf, 0);
-      node = FindNode(page, from);
-      slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
-      for (int i = 0; i < cap; ++i) {
-        if (i < count) {
-          slots[i] = new_list[i];
-        } else {
-          ItemPointerSetInvalid(&slots[i]);
-        }
-      }
-      GenericXLogFinish(state);
-      UnlockReleaseBuffer(buf);
-      return;
-    }
-    UnlockReleaseBuffer(buf);
   }
 }
 
@@ -245,11 +144,9 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
 
   MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vecann hnsw insert", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(cxt);
-  DiskSearch s;
-  SearchInit(&s, index, &f, vector, true, cxt);
   int top = level < f.entry_level ? level : f.entry_level;
-  ItemPointerData start = SearchDescend(&s, top);
-  if (!ItemPointerIsValid(&start)) {
+  auto* cands = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
+  if (!FindNeighbors(index, &f, vector, top, nullptr, cands, cxt)) {
     // Vacuum emptied the index meanwhile: insert into the empty index.
     MemoryContextSwitchTo(old);
     MemoryContextDelete(cxt);
@@ -257,34 +154,14 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
     InsertNode(index, f, vector, heap_tid);
     return;
   }
-  auto* found = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * f.ef_construction));
-  auto* kept = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * 2 * f.m));
-  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * f.ef_construction));
-  int nentries = 1;
-  entries[0] = start;
   for (int l = top; l >= 0; --l) {
-    SearchStartLayer(&s, l, entries, nentries);
-    int n = SearchBatch(&s, f.ef_construction, found);
-    nentries = 0;
-    int live = 0;
-    for (int i = 0; i < n; ++i) {
-      entries[nentries++] = s.nodes[found[i].id].tid;
-      if (!s.nodes[found[i].id].deleted) found[live++] = found[i];
-    }
-    // Pair distances between found nodes, through their copied codes.
-    auto code_of = [&s](uint32 id) -> const float* { return s.nodes[id].vector; };
-    CodePairDistance<decltype(code_of)> pair(&f, code_of);
-    size_t k = core::SelectNeighbors(found, live, pair, LevelSlotCount(f.m, l), kept);
-    links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * k));
-    for (size_t i = 0; i < k; ++i) links[l][i] = s.nodes[kept[i].id].tid;
-    nlinks[l] = static_cast<int>(k);
+    links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * LevelSlotCount(f.m, l)));
+    nlinks[l] = SelectLinks(f, &cands[l], LevelSlotCount(f.m, l), links[l]);
   }
 
   FillNode(node, f, code, heap_tid, level, links, nlinks);
   ItemPointerData tid = AddNodeTuple(index, node, size);
-  for (int l = top; l >= 0; --l) {
-    for (int i = 0; i < nlinks[l]; ++i) LinkBack(index, f, &links[l][i], l, &tid, code);
-  }
+  LinkBackAll(index, f, &tid, code, top, links, nlinks);
   if (level > f.entry_level) {
     Buffer meta = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);

@@ -22,9 +22,9 @@
 #include "type/sparsevec.h"
 
 extern "C" {
-#include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "utils/syscache.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/varbit.h"
 }
 
@@ -54,17 +54,129 @@ bool Normalize(float* x, int n) {
 
 }  // namespace
 
-KeyType KeyTypeOfIndex(Relation index) {
-  Oid typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
-  if (typid == BITOID) return KeyType::kBit;
-  HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
-  if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for type %u", typid);
-  const char* name = NameStr(reinterpret_cast<Form_pg_type>(GETSTRUCT(tup))->typname);
-  KeyType type = strcmp(name, "halfvec") == 0     ? KeyType::kHalfvec
-                 : strcmp(name, "sparsevec") == 0 ? KeyType::kSparsevec
-                                                  : KeyType::kVector;
-  ReleaseSysCache(tup);
-  return type;
+}  // namespace vecann::hnsw
+
+// The functions that identify vecann's types (their input functions) and
+// metrics (the distance support functions), compared by address: a type or a
+// function is vecann's only if Postgres calls into this very code for it,
+// whatever it is named and in whichever schema it lives.
+extern "C" {
+Datum vector_in(PG_FUNCTION_ARGS);
+Datum halfvec_in(PG_FUNCTION_ARGS);
+Datum sparsevec_in(PG_FUNCTION_ARGS);
+Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+Datum l1_distance(PG_FUNCTION_ARGS);
+Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
+Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
+Datum sparsevec_l2_squared_distance(PG_FUNCTION_ARGS);
+Datum sparsevec_negative_inner_product(PG_FUNCTION_ARGS);
+Datum sparsevec_l1_distance(PG_FUNCTION_ARGS);
+Datum hamming_distance(PG_FUNCTION_ARGS);
+Datum jaccard_distance(PG_FUNCTION_ARGS);
+}
+
+namespace vecann::hnsw {
+namespace {
+
+struct KnownDistance {
+  PGFunction fn;
+  KeyType key_type;
+  Metric metric;  // kInnerProduct becomes kCosine when the opclass normalizes
+};
+const KnownDistance kKnownDistances[] = {
+    {vector_l2_squared_distance, KeyType::kVector, Metric::kL2},
+    {vector_negative_inner_product, KeyType::kVector, Metric::kInnerProduct},
+    {l1_distance, KeyType::kVector, Metric::kL1},
+    {halfvec_l2_squared_distance, KeyType::kHalfvec, Metric::kL2},
+    {halfvec_negative_inner_product, KeyType::kHalfvec, Metric::kInnerProduct},
+    {halfvec_l1_distance, KeyType::kHalfvec, Metric::kL1},
+    {sparsevec_l2_squared_distance, KeyType::kSparsevec, Metric::kL2},
+    {sparsevec_negative_inner_product, KeyType::kSparsevec, Metric::kInnerProduct},
+    {sparsevec_l1_distance, KeyType::kSparsevec, Metric::kL1},
+    {hamming_distance, KeyType::kBit, Metric::kHamming},
+    {jaccard_distance, KeyType::kBit, Metric::kJaccard},
+};
+
+PGFunction AddressOf(Oid proc) {
+  FmgrInfo info;
+  fmgr_info(proc, &info);
+  return info.fn_addr;
+}
+
+// The key type of an operator class's input type, by its input function.
+bool KeyTypeOfType(Oid type, KeyType* out) {
+  if (type == BITOID) {
+    *out = KeyType::kBit;
+    return true;
+  }
+  Oid input, ioparam;
+  getTypeInputInfo(type, &input, &ioparam);
+  PGFunction fn = AddressOf(input);
+  if (fn == vector_in) {
+    *out = KeyType::kVector;
+  } else if (fn == halfvec_in) {
+    *out = KeyType::kHalfvec;
+  } else if (fn == sparsevec_in) {
+    *out = KeyType::kSparsevec;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+IndexColumn FindColumn(Relation index) {
+  IndexColumn c;
+  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(index), 0);
+  Oid opclass_type = index->rd_opcintype[0];
+  if (!KeyTypeOfType(opclass_type, &c.key_type)) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("hnsw indexes support vector, halfvec, sparsevec and bit keys, not %s",
+                           format_type_be(opclass_type))));
+  }
+  // The column must have the operator class's type itself (or a domain over
+  // it): a merely binary-coercible type, such as bit varying for bit, has
+  // another layout.
+  c.typmod = attr->atttypmod;
+  Oid column_type = getBaseTypeAndTypmod(attr->atttypid, &c.typmod);
+  if (attr->atttypmod >= 0) c.typmod = attr->atttypmod;
+  if (column_type != opclass_type) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("hnsw operator class for %s cannot index a column of type %s",
+                           format_type_be(opclass_type), format_type_be(attr->atttypid)),
+                    errhint("Index an expression cast to %s, such as ((col::%s(n))).",
+                            format_type_be(opclass_type), format_type_be(opclass_type))));
+  }
+  // The metric: what support function 1 computes, and whether support
+  // function 2 (normalize first) is present.
+  PGFunction distance = AddressOf(index_getprocid(index, 1, 1));
+  bool normalize = OidIsValid(index_getprocid(index, 1, 2));
+  c.metric = Metric::kUnknown;
+  for (const KnownDistance& k : kKnownDistances) {
+    if (k.fn != distance || k.key_type != c.key_type) continue;
+    c.metric = k.metric;
+    if (normalize) c.metric = k.metric == Metric::kInnerProduct ? Metric::kCosine : Metric::kUnknown;
+  }
+  if (c.metric == Metric::kUnknown) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("hnsw does not support distance function %s for %s keys",
+                           format_procedure(index_getprocid(index, 1, 1)), KeyTypeName(c.key_type)),
+                    errhint("Use one of vecann's hnsw operator classes, such as vector_l2_ops.")));
+  }
+  return c;
+}
+
+}  // namespace
+
+const IndexColumn& ColumnOfIndex(Relation index) {
+  if (index->rd_amcache == nullptr) {
+    IndexColumn c = FindColumn(index);
+    void* cache = MemoryContextAlloc(index->rd_indexcxt, sizeof(IndexColumn));
+    memcpy(cache, &c, sizeof c);
+    index->rd_amcache = cache;
+  }
+  return *static_cast<const IndexColumn*>(index->rd_amcache);
 }
 
 int WordsFor(KeyType type, int key_dims) { return type == KeyType::kBit ? (key_dims + 31) / 32 : key_dims; }
@@ -120,20 +232,6 @@ KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) 
   }
   if (f.metric == Metric::kCosine && !Normalize(out, words)) return KeyStatus::kNotIndexable;
   return KeyStatus::kOk;
-}
-
-Metric MetricOfSymbol(const char* symbol, bool normalize) {
-  auto ends_with = [symbol](const char* suffix) {
-    size_t n = strlen(symbol), k = strlen(suffix);
-    return n >= k && strcmp(symbol + n - k, suffix) == 0;
-  };
-  if (normalize) return ends_with("negative_inner_product") ? Metric::kCosine : Metric::kUnknown;
-  if (ends_with("l2_squared_distance")) return Metric::kL2;
-  if (ends_with("negative_inner_product")) return Metric::kInnerProduct;
-  if (ends_with("l1_distance")) return Metric::kL1;
-  if (strcmp(symbol, "hamming_distance") == 0) return Metric::kHamming;
-  if (strcmp(symbol, "jaccard_distance") == 0) return Metric::kJaccard;
-  return Metric::kUnknown;
 }
 
 kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage) {

@@ -39,13 +39,17 @@
 #include <cmath>
 
 #include "hnsw/hnsw.h"
+#include "hnsw/pages.h"
 #include "hnsw/search.h"
+#include "hnsw/tid_set.h"
 
 extern "C" {
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "executor/executor.h"
+#include "utils/guc.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
@@ -62,7 +66,8 @@ enum class Ordering { kExact, kLowerBound, kRerank };
 struct BatchRow {
   double key;
   ItemPointerData heap_tid;
-  uint32 rank;  // position by code distance, to break ties
+  ItemPointerData node_tid;
+  uint32 rank;  // position by code distance (the sweep: by node), to break ties
 };
 
 // Reads rows' full-precision keys from the table for Ordering::kRerank.
@@ -91,14 +96,21 @@ struct ScanState {
   int batch_size;
   int batch_pos;
   int batches;     // batches searched so far
-  bool exhausted;  // no more batches (search done, or max_scan_tuples reached)
   // Rows held back before the next batch is searched (Ordering::kRerank):
   // their true distances are only known once read, so a later batch can hold
   // rows closer than these; keeping a reserve lets them merge in, in order.
   int hold_back;
   int rows_capacity;  // entries allocated in batch_rows
   double last_key;
+  TidSet last_key_nodes;  // the nodes returned with key last_key
   int ef;  // candidates per batch
+  // The sweep (see SweepPass): after the graph search, the rest of the index
+  // in key order, up to sweep_limit rows per pass over it.
+  bool sweeping;
+  bool sweep_done;  // the last pass found all rows that were left
+  int sweep_limit;
+  BufferAccessStrategy sweep_strategy;
+  BlockNumber heap_blocks;  // the table's size as last read, for CheckRow
   // sequential walk for a NULL query
   BlockNumber seq_block;
   OffsetNumber seq_offset;
@@ -116,10 +128,10 @@ struct ScanState {
 // distance; g below covers both twice over. The executor stops with "index
 // returned tuples in wrong order" if a bound exceeds the true distance, so
 // every margin errs low.
-double LowerBound(const ScanState* st, const FoundNode& node) {
+double LowerBound(const ScanState* st, float distance, float error, float code_norm) {
   const double u = std::ldexp(1.0, -24);
   const double g = 2.0 * (st->facts.query_words + 8) * u;
-  const double d = node.distance, err = node.error, norm = node.norm;
+  const double d = distance, err = error, norm = code_norm;
   switch (st->facts.metric) {
     case Metric::kL2: {
       double l2 = std::sqrt(std::max(0.0, d * (1 - g))) - err;
@@ -140,7 +152,7 @@ double LowerBound(const ScanState* st, const FoundNode& node) {
     case Metric::kUnknown:
       break;
   }
-  return OperatorDistance(st->facts.metric, node.distance);
+  return OperatorDistance(st->facts.metric, distance);
 }
 
 void StartRowFetcher(IndexScanDesc scan, ScanState* st) {
@@ -178,10 +190,21 @@ bool TrueDistance(IndexScanDesc scan, ScanState* st, ItemPointer heap_tid, doubl
   if (r->attno != 0) {
     key = slot_getattr(r->slot, r->attno, &isnull);
   } else {
+    // The index's expression is the table owner's code: evaluate it as the
+    // owner in a security-restricted operation (as ANALYZE and amcheck do),
+    // so that querying someone else's table cannot run their code with the
+    // querying role's privileges.
     Datum values[INDEX_MAX_KEYS];
     bool nulls[INDEX_MAX_KEYS];
+    Oid save_userid;
+    int save_sec_context;
+    GetUserIdAndSecContext(&save_userid, &save_sec_context);
+    SetUserIdAndSecContext(scan->heapRelation->rd_rel->relowner, save_sec_context | SECURITY_RESTRICTED_OPERATION);
+    int save_nestlevel = NewGUCNestLevel();
     GetPerTupleExprContext(r->estate)->ecxt_scantuple = r->slot;
     FormIndexDatum(r->index_info, r->slot, r->estate, values, nulls);
+    AtEOXact_GUC(false, save_nestlevel);
+    SetUserIdAndSecContext(save_userid, save_sec_context);
     key = values[0];
     isnull = nulls[0];
   }
@@ -194,6 +217,22 @@ bool TrueDistance(IndexScanDesc scan, ScanState* st, ItemPointer heap_tid, doubl
   if (r->estate) ResetPerTupleExprContext(r->estate);
   MemoryContextReset(r->row_cxt);
   return ok;
+}
+
+// The key a row is ordered by (see Ordering), from its code's internal
+// distance, error and norm; false when the row is not visible (kRerank).
+bool RowKey(IndexScanDesc scan, ScanState* st, float distance, float error, float code_norm, BatchRow* row) {
+  switch (st->ordering) {
+    case Ordering::kExact:
+      row->key = OperatorDistance(st->facts.metric, distance);
+      return true;
+    case Ordering::kLowerBound:
+      row->key = LowerBound(st, distance, error, code_norm);
+      return true;
+    case Ordering::kRerank:
+      return TrueDistance(scan, st, &row->heap_tid, &row->key);
+  }
+  return false;
 }
 
 // Adds the `found` candidates of a new batch (st->batch) to the rows not yet
@@ -212,19 +251,9 @@ void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
     if (node.deleted) continue;
     BatchRow row;
     row.heap_tid = node.heap_tid;
+    row.node_tid = node.tid;
     row.rank = static_cast<uint32>(st->batches) * static_cast<uint32>(st->ef) + static_cast<uint32>(i);
-    switch (st->ordering) {
-      case Ordering::kExact:
-        row.key = OperatorDistance(st->facts.metric, c.distance);
-        break;
-      case Ordering::kLowerBound:
-        row.key = LowerBound(st, node);
-        break;
-      case Ordering::kRerank:
-        if (!TrueDistance(scan, st, &row.heap_tid, &row.key)) continue;
-        break;
-    }
-    if (row.key < st->last_key) continue;
+    if (!RowKey(scan, st, c.distance, node.error, node.norm, &row) || row.key < st->last_key) continue;
     st->batch_rows[n++] = row;
   }
   std::sort(st->batch_rows, st->batch_rows + n, [](const BatchRow& a, const BatchRow& b) {
@@ -286,6 +315,126 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   st->rows_capacity = st->ef + st->hold_back;
   st->batch_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
   st->last_key = -get_float8_infinity();
+  TidSetInit(&st->last_key_nodes, 16, false, st->cxt);
+  st->sweep_limit = static_cast<int>(std::min<size_t>(
+      std::max<size_t>(1024, static_cast<size_t>(work_mem) * 1024 / sizeof(BatchRow)), MaxAllocSize / sizeof(BatchRow)));
+}
+
+// The sweep. The graph search ends when it has visited
+// vecann.max_scan_tuples nodes or when no more nodes are reachable; a query
+// that still wants rows (a large LIMIT, a WHERE that rejects most rows) then
+// gets the rest of the index in key order, so an index scan never returns
+// fewer rows than the index holds: each pass reads every node, keeps the
+// sweep_limit (work_mem) rows of smallest (key, node) above the last row
+// returned (rows below it are skipped, as an approximate search may miss
+// them), and returns them in order; a pass that finds fewer is the last.
+// The planner knows this costs about a sequential read of the index (cost.cpp).
+void StartSweep(ScanState* st) {
+  st->sweeping = true;
+  st->batch_size = st->batch_pos = 0;
+  st->sweep_strategy = GetAccessStrategy(BAS_BULKREAD);
+  if (st->rows_capacity < st->sweep_limit) {
+    st->rows_capacity = st->sweep_limit;
+    st->batch_rows = static_cast<BatchRow*>(repalloc_huge(st->batch_rows, sizeof(BatchRow) * st->rows_capacity));
+  }
+}
+
+bool SweepLess(const BatchRow& a, const BatchRow& b) {
+  return a.key < b.key || (a.key == b.key && ItemPointerCompare(const_cast<ItemPointer>(&a.node_tid),
+                                                                const_cast<ItemPointer>(&b.node_tid)) < 0);
+}
+
+// A live node copied off its page, for the key computed after the page's lock is released.
+struct SweptNode {
+  ItemPointerData tid;
+  ItemPointerData heap_tid;
+  float distance, error, norm;
+};
+
+void SweepPass(IndexScanDesc scan, ScanState* st) {
+  Relation index = scan->indexRelation;
+  const IndexFacts& f = st->facts;
+  auto* page_nodes = static_cast<SweptNode*>(palloc(sizeof(SweptNode) * MaxOffsetNumber));
+  BatchRow* heap = st->batch_rows;
+  int n = 0;
+  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+  for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
+    CHECK_FOR_INTERRUPTS();
+    Buffer buf = ReadNodeBuffer(index, blk, st->sweep_strategy);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    int count = 0;
+    OffsetNumber max = CheckNodePage(index, page, blk) ? PageGetMaxOffsetNumber(page) : 0;
+    for (OffsetNumber off = FirstOffsetNumber; off <= max; ++off) {
+      const NodeHeader* node = NodeAt(index, f, page, blk, off);
+      if (!node || (node->flags & kNodeDeleted)) continue;
+      SweptNode& s = page_nodes[count++];
+      ItemPointerSet(&s.tid, blk, off);
+      CheckHeapTid(index, node, &s.tid);
+      s.heap_tid = node->heap_tid;
+      const float* code = NodeVector(node);
+      s.distance = f.distance(st->query, code, static_cast<size_t>(f.query_words));
+      s.error = f.decode ? kernels::CodeError(f.storage, code) : 0.0f;
+      s.norm = f.decode ? kernels::CodeNorm(f.storage, code) : 0.0f;
+    }
+    UnlockReleaseBuffer(buf);
+    for (int i = 0; i < count; ++i) {
+      BatchRow row;
+      row.heap_tid = page_nodes[i].heap_tid;
+      row.node_tid = page_nodes[i].tid;
+      row.rank = 0;
+      if (!RowKey(scan, st, page_nodes[i].distance, page_nodes[i].error, page_nodes[i].norm, &row)) continue;
+      if (row.key < st->last_key || (row.key == st->last_key && TidSetFind(&st->last_key_nodes, &row.node_tid))) {
+        continue;
+      }
+      // Keep the sweep_limit smallest rows in a max-heap.
+      if (n < st->sweep_limit) {
+        heap[n++] = row;
+        std::push_heap(heap, heap + n, SweepLess);
+      } else if (SweepLess(row, heap[0])) {
+        std::pop_heap(heap, heap + n, SweepLess);
+        heap[n - 1] = row;
+        std::push_heap(heap, heap + n, SweepLess);
+      }
+    }
+  }
+  pfree(page_nodes);
+  std::sort_heap(heap, heap + n, SweepLess);
+  st->batch_size = n;
+  st->batch_pos = 0;
+  st->sweep_done = n < st->sweep_limit;
+}
+
+// Errors unless a row's heap TID lies inside the table (a corrupt node could
+// name any block; reading past the table's end is no answer).
+void CheckRowInTable(IndexScanDesc scan, ScanState* st, const ItemPointerData* heap_tid) {
+  if (scan->heapRelation == nullptr) return;
+  BlockNumber blk = ItemPointerGetBlockNumberNoCheck(heap_tid);
+  if (blk < st->heap_blocks) return;
+  st->heap_blocks = RelationGetNumberOfBlocks(scan->heapRelation);
+  if (blk >= st->heap_blocks) {
+    ReportCorrupted(scan->indexRelation, "node", "A node names table row (%u,%u); the table has %u blocks.", blk,
+                    ItemPointerGetOffsetNumberNoCheck(heap_tid), st->heap_blocks);
+  }
+}
+
+// Hands the next row of the batch to the executor.
+void ReturnRow(IndexScanDesc scan, ScanState* st) {
+  const BatchRow& row = st->batch_rows[st->batch_pos++];
+  CheckRowInTable(scan, st, &row.heap_tid);
+  if (row.key != st->last_key && st->last_key_nodes.count > 0) {
+    if (st->last_key_nodes.capacity > 4096) {
+      TidSetInit(&st->last_key_nodes, 16, false, st->cxt);
+    } else {
+      TidSetClear(&st->last_key_nodes);
+    }
+  }
+  st->last_key = row.key;
+  TidSetAdd(&st->last_key_nodes, &row.node_tid);
+  scan->xs_heaptid = row.heap_tid;
+  scan->xs_orderbyvals[0] = Float8GetDatum(row.key);
+  scan->xs_orderbynulls[0] = false;
+  scan->xs_recheckorderby = st->ordering == Ordering::kLowerBound;
 }
 
 // Next row of a NULL-query scan: every live node in physical order.
@@ -293,15 +442,18 @@ bool NextSequential(IndexScanDesc scan, ScanState* st) {
   Relation index = scan->indexRelation;
   BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   for (; st->seq_block < nblocks; st->seq_block++, st->seq_offset = FirstOffsetNumber) {
-    Buffer buf = ReadBuffer(index, st->seq_block);
+    CHECK_FOR_INTERRUPTS();
+    Buffer buf = ReadNodeBuffer(index, st->seq_block);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
-    OffsetNumber max = PageGetMaxOffsetNumber(page);
+    OffsetNumber max = CheckNodePage(index, page, st->seq_block) ? PageGetMaxOffsetNumber(page) : 0;
     for (; st->seq_offset <= max; st->seq_offset++) {
-      ItemId lp = PageGetItemId(page, st->seq_offset);
-      if (!ItemIdIsNormal(lp)) continue;
-      const auto* node = reinterpret_cast<const NodeHeader*>(PageGetItem(page, lp));
-      if (node->flags & kNodeDeleted) continue;
+      const NodeHeader* node = NodeAt(index, st->facts, page, st->seq_block, st->seq_offset);
+      if (!node || (node->flags & kNodeDeleted)) continue;
+      ItemPointerData tid;
+      ItemPointerSet(&tid, st->seq_block, st->seq_offset);
+      CheckHeapTid(index, node, &tid);
+      CheckRowInTable(scan, st, &node->heap_tid);
       scan->xs_heaptid = node->heap_tid;
       st->seq_offset++;
       UnlockReleaseBuffer(buf);
@@ -374,25 +526,26 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
 
   for (;;) {
     int pending = st->batch_size - st->batch_pos;
-    if (pending > 0 && (st->exhausted || pending > st->hold_back)) {
-      const BatchRow& row = st->batch_rows[st->batch_pos++];
-      st->last_key = row.key;
-      scan->xs_heaptid = row.heap_tid;
-      scan->xs_orderbyvals[0] = Float8GetDatum(row.key);
-      scan->xs_orderbynulls[0] = false;
-      scan->xs_recheckorderby = st->ordering == Ordering::kLowerBound;
+    if (pending > 0 && (st->sweeping || pending > st->hold_back)) {
+      ReturnRow(scan, st);
       MemoryContextSwitchTo(old);
       return true;
     }
-    if (st->exhausted) break;
+    if (st->sweeping) {
+      if (st->sweep_done) break;
+      SweepPass(scan, st);
+      continue;
+    }
     if (st->batches > 0 && st->search.level0_visits >= static_cast<uint64>(max_scan_tuples)) {
-      st->exhausted = true;
+      StartSweep(st);
       continue;
     }
     CHECK_FOR_INTERRUPTS();
     int found = SearchBatch(&st->search, st->ef, st->batch);
     if (found == 0) {
-      st->exhausted = true;
+      // Nothing more is reachable: what the graph search did not meet (rows
+      // held back included) comes from the sweep.
+      StartSweep(st);
       continue;
     }
     AddBatch(scan, st, found);

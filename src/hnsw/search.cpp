@@ -1,51 +1,18 @@
 // Best-first search over the on-disk graph (see search.h).
 #include "hnsw/search.h"
 
+#include "hnsw/pages.h"
+
 #include <algorithm>
 
 extern "C" {
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 }
 
 namespace vecann::hnsw {
-namespace {
-
-// Which shared buffer held each block of the index this backend searched
-// last. ReadRecentBuffer() revalidates such a hint with a pin and a tag check,
-// skipping the buffer mapping table and its partition lock; a stale hint just
-// falls back to ReadBuffer(). The hints are only hints: nothing is trusted
-// without the pin and the check.
-struct RecentBuffers {
-  RelFileNode node;
-  Buffer* buffers;  // indexed by block number; InvalidBuffer = unknown
-  BlockNumber size;
-};
-RecentBuffers recent;
-
-}  // namespace
-
-Buffer ReadNodeBuffer(Relation index, BlockNumber block) {
-  if (!RelFileNodeEquals(recent.node, index->rd_node)) {
-    recent.node = index->rd_node;
-    recent.size = 0;
-  }
-  if (block >= recent.size) {
-    BlockNumber size = recent.size ? recent.size : 1024;
-    while (size <= block) size *= 2;
-    recent.buffers = recent.buffers
-        ? static_cast<Buffer*>(repalloc_huge(recent.buffers, sizeof(Buffer) * size))
-        : static_cast<Buffer*>(MemoryContextAllocHuge(TopMemoryContext, sizeof(Buffer) * size));
-    for (BlockNumber b = recent.size; b < size; ++b) recent.buffers[b] = InvalidBuffer;
-    recent.size = size;
-  }
-  Buffer hint = recent.buffers[block];
-  if (hint != InvalidBuffer && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, hint)) return hint;
-  Buffer buf = ReadBuffer(index, block);
-  recent.buffers[block] = buf;
-  return buf;
-}
 
 namespace {
 
@@ -111,9 +78,10 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   found->links = static_cast<ItemPointerData*>(ArenaAlloc(s, sizeof(ItemPointerData) * slots));
   found->vector = s->keep_vectors ? static_cast<float*>(ArenaAlloc(s, VectorBytes(f.dims))) : nullptr;
 
-  Buffer buf = ReadNodeBuffer(s->index, ItemPointerGetBlockNumber(tid));
+  CHECK_FOR_INTERRUPTS();
+  Buffer buf = ReadNodeBuffer(s->index, ItemPointerGetBlockNumberNoCheck(tid));
   LockBuffer(buf, BUFFER_LOCK_SHARE);
-  const NodeHeader* node = FindNode(BufferGetPage(buf), const_cast<ItemPointer>(tid));
+  const NodeHeader* node = FindNode(s->index, f, BufferGetPage(buf), tid);
   if (!node) {
     // Vacuum removed the node after our copy of a link to it was taken: a
     // dead end (never returned, nothing to expand).
@@ -124,11 +92,13 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
     ItemPointerSetInvalid(&found->heap_tid);
     found->level = 0;
     found->deleted = true;
+    found->missing = true;
     found->nlinks = 0;
     if (found->vector) memset(found->vector, 0, VectorBytes(f.dims));
     if (s->level == 0) ++s->level0_visits;
     return id;
   }
+  CheckHeapTid(s->index, node, tid);
   const float* vec = NodeVector(node);
   found->distance = f.distance(s->query, vec, static_cast<size_t>(f.query_words));
   // Reduced codes carry their error and norm (for the scan's lower bounds).
@@ -138,6 +108,7 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   found->heap_tid = node->heap_tid;
   found->level = node->level;
   found->deleted = (node->flags & kNodeDeleted) != 0;
+  found->missing = false;
   uint16 nlinks = 0;
   if (node->level >= s->level) {
     const ItemPointerData* src = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, s->level);
@@ -166,15 +137,6 @@ void Offer(DiskSearch* s, core::Candidate c, int ef) {
 }
 
 }  // namespace
-
-NodeHeader* FindNode(Page page, ItemPointer tid) {
-  OffsetNumber off = ItemPointerGetOffsetNumber(tid);
-  if (GetOpaque(page)->page_type != kPageNodes || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-      !ItemIdIsNormal(PageGetItemId(page, off))) {
-    return nullptr;
-  }
-  return reinterpret_cast<NodeHeader*>(PageGetItem(page, PageGetItemId(page, off)));
-}
 
 void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* query, bool keep_vectors,
                 MemoryContext cxt) {
@@ -228,16 +190,20 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
 
 ItemPointerData SearchDescend(DiskSearch* s, int target) {
   core::Candidate best;
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     ItemPointerData current = s->facts->entry;
     int level = s->facts->entry_level;
     SearchStartLayer(s, level, &current, 1);
-    const FoundNode& entry = s->nodes[s->nnodes - 1];
-    if (entry.deleted && entry.nlinks == 0 && !ItemPointerIsValid(&entry.heap_tid) && attempt < 3) {
-      // Vacuum moved the entry point and removed the old one after we read
-      // the metapage: read it again.
+    if (s->nodes[s->nnodes - 1].missing) {
+      // VACUUM moves the entry point off a deleted node before it removes
+      // the node, so the metapage names another entry now (or none, if it
+      // emptied the index). Still naming the vanished node, it is corrupt.
       ReadFacts(s->index, s->facts);
       if (!ItemPointerIsValid(&s->facts->entry)) return s->facts->entry;
+      if (ItemPointerEquals(&s->facts->entry, &current)) {
+        ReportCorrupted(s->index, "metapage", "The entry point (%u,%u) is not a node.",
+                        ItemPointerGetBlockNumberNoCheck(&current), ItemPointerGetOffsetNumberNoCheck(&current));
+      }
       continue;
     }
     for (; level > target; --level) {
@@ -250,9 +216,10 @@ ItemPointerData SearchDescend(DiskSearch* s, int target) {
 
 int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,
              ItemPointerData* links, NodeHeader* header) {
-  Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(tid));
+  CHECK_FOR_INTERRUPTS();
+  Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumberNoCheck(tid));
   LockBuffer(buf, BUFFER_LOCK_SHARE);
-  const NodeHeader* node = FindNode(BufferGetPage(buf), tid);
+  const NodeHeader* node = FindNode(index, facts, BufferGetPage(buf), tid);
   if (!node) {
     UnlockReleaseBuffer(buf);
     return -1;

@@ -33,6 +33,7 @@ struct FoundNode {
   float norm;                // its code's norm of the original (0 for float32)
   uint8 level;
   bool deleted;
+  bool missing;              // no node at tid (VACUUM removed it): a dead end
   uint16 nlinks;             // valid entries in `links`
   ItemPointerData* links;    // neighbours at the level this node was visited on
   float* vector;             // its vector's code (searches that keep vectors only)
@@ -80,7 +81,8 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out);
 
 // Greedy descent from the entry point down to level `target` + 1; returns the
 // node to start level `target` from (invalid if the index became empty). The
-// index must not have been empty when the facts were read.
+// index must not have been empty when the facts were read. An entry point
+// that VACUUM removed meanwhile is followed to its successor.
 ItemPointerData SearchDescend(DiskSearch* s, int target);
 
 // Reads one node's vector code and its neighbours at `level` (copies; share lock).
@@ -88,13 +90,6 @@ ItemPointerData SearchDescend(DiskSearch* s, int target);
 // or -1 when there is no node at tid (vacuum removed it).
 int ReadNode(Relation index, const IndexFacts& facts, ItemPointer tid, int level, float* vector,
              ItemPointerData* links, NodeHeader* header);
-
-// The node tuple at tid on a pinned and locked page, or nullptr when there is
-// none (a link copied before vacuum removed its target).
-NodeHeader* FindNode(Page page, ItemPointer tid);
-
-// Pins the index block, through a remembered buffer when that is still right.
-Buffer ReadNodeBuffer(Relation index, BlockNumber block);
 
 }  // namespace vecann::hnsw
 

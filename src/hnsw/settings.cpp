@@ -22,9 +22,13 @@ void DefineSettings() {
                           "vecann.ef_search gives (a large LIMIT or a selective WHERE).",
                           nullptr, &max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
                           nullptr);
+  // Threads are a server resource: only a superuser (or postgresql.conf)
+  // sets their number; the default follows settings every role may raise,
+  // so Build() caps it by max_worker_processes, which only the server's
+  // configuration sets.
   DefineCustomIntVariable("vecann.build_threads", "Threads that build an HNSW graph in memory.",
-                          "-1 uses max_parallel_maintenance_workers + 1.", &build_threads, -1, -1, 64,
-                          PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                          "-1 uses max_parallel_maintenance_workers + 1, at most max_worker_processes + 1.",
+                          &build_threads, -1, -1, 64, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("vecann.rerank_candidates",
                           "Candidates an HNSW scan of a quantization = 'bit' index orders by their true "
                           "distance, per batch.",

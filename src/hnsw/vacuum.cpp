@@ -17,15 +17,31 @@
 // node there (a dead end) or a node inserted into the reused slot (an
 // unrelated but valid node), never garbage. Every page change is WAL-logged
 // with Generic WAL; pages are locked one at a time, as everywhere (see
-// insert.cpp). amvacuumcleanup reports the index's size and live nodes.
-#include "core/select_neighbors.h"
+// insert.cpp).
+//
+// VACUUM may be cancelled between and inside these passes (autovacuum is,
+// routinely): nodes then stay marked deleted, scans skip them, searches pass
+// through them, inserts link to the live nodes behind them (neighbors.h), and
+// the next VACUUM collects and removes them.
+//
+// amvacuumcleanup, which runs at the end of every VACUUM, makes sure every
+// live node is reachable from the entry point: it walks the graph (reach.h)
+// and re-links each live node the walk missed (an insert whose neighbours all
+// pruned it, a node whose only incoming links ran through removed nodes, a
+// node inserted while the entry point was being moved) as if it were inserted
+// again, with an incoming link from its nearest neighbour; then it counts the
+// index's live nodes and pages.
 #include "hnsw/hnsw.h"
+#include "hnsw/neighbors.h"
+#include "hnsw/pages.h"
+#include "hnsw/reach.h"
 #include "hnsw/search.h"
 #include "hnsw/tid_set.h"
 
 extern "C" {
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
@@ -37,6 +53,7 @@ namespace vecann::hnsw {
 namespace {
 
 constexpr int kRepairRetries = 4;
+constexpr int kSweepRounds = 3;  // re-linking rounds of one VACUUM
 
 struct VacuumState {
   IndexVacuumInfo* info;
@@ -44,14 +61,16 @@ struct VacuumState {
   IndexFacts facts;
   TidSet dead;  // every node with the deleted flag
   MemoryContext cxt;
-  // the live node of highest level seen in pass 2 (new entry point if needed)
+  // The new entry point if the old one is deleted: a live node of the highest
+  // level seen in pass 2, of those preferring one with a level-0 link to a
+  // live node (a node without links would make a poor entry).
   ItemPointerData top;
   int top_level;
+  bool top_linked;
 };
 
-Buffer ReadForVacuum(VacuumState* vs, BlockNumber blk) {
-  return ReadBufferExtended(vs->info->index, MAIN_FORKNUM, blk, RBM_NORMAL, vs->info->strategy);
-}
+// Pins a node block (checked against the index's size) with VACUUM's strategy.
+Buffer ReadForVacuum(VacuumState* vs, BlockNumber blk) { return ReadNodeBuffer(vs->info->index, blk, vs->info->strategy); }
 
 // Pass 1: marks the nodes of removed rows and collects all deleted nodes.
 void MarkDeleted(VacuumState* vs, IndexBulkDeleteCallback callback, void* callback_state) {
@@ -62,16 +81,19 @@ void MarkDeleted(VacuumState* vs, IndexBulkDeleteCallback callback, void* callba
     Buffer buf = ReadForVacuum(vs, blk);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     Page page = BufferGetPage(buf);
+    if (!CheckNodePage(index, page, blk)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
     GenericXLogState* state = nullptr;
     for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
-      ItemId lp = PageGetItemId(page, off);
-      if (!ItemIdIsNormal(lp)) continue;
-      auto* node = reinterpret_cast<NodeHeader*>(PageGetItem(page, lp));
+      NodeHeader* node = NodeAt(index, vs->facts, page, blk, off);
+      if (!node) continue;
       if (!(node->flags & kNodeDeleted) && callback(&node->heap_tid, callback_state)) {
         if (!state) {
           state = GenericXLogStart(index);
           page = GenericXLogRegisterBuffer(state, buf, 0);
-          node = reinterpret_cast<NodeHeader*>(PageGetItem(page, PageGetItemId(page, off)));
+          node = NodeAt(index, vs->facts, page, blk, off);
         }
         node->flags |= kNodeDeleted;
         vs->stats->tuples_removed += 1;
@@ -87,7 +109,7 @@ void MarkDeleted(VacuumState* vs, IndexBulkDeleteCallback callback, void* callba
   }
 }
 
-// A node's lists as read: level and every slot.
+// Reads a live node for repair: its level, code and all its slots.
 struct NodeCopy {
   ItemPointerData tid;
   int level;
@@ -103,145 +125,89 @@ bool LinksToDead(VacuumState* vs, const NodeCopy& n, int level) {
   return false;
 }
 
+// Adds a node to a repair's candidates unless it is deleted, is the repaired
+// node itself, or lacks the level; reads its code.
+void AddLinkCandidate(VacuumState* vs, const NodeCopy& n, int level, const float* q, const ItemPointerData* tid,
+                      LevelCandidates* c) {
+  const IndexFacts& f = vs->facts;
+  if (TidSetFind(&vs->dead, tid) || ItemPointerEquals(const_cast<ItemPointer>(tid), const_cast<ItemPointer>(&n.tid))) {
+    return;
+  }
+  float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  NodeHeader header;
+  if (ReadNode(vs->info->index, f, const_cast<ItemPointer>(tid), level, v, nullptr, &header) < 0 ||
+      header.level < level || (header.flags & kNodeDeleted)) {
+    return;
+  }
+  CandidatesAdd(c, tid, v, f.distance(q, v, static_cast<size_t>(f.query_words)));
+}
+
 // New lists for `n` at the levels that link to deleted nodes, into `fresh`
 // (all of n's slots). Like an insert, it searches the graph for n's own
-// vector from the entry point (ef_construction candidates per level) and
-// re-selects, with the insert heuristic, among what it finds and n's live
-// links; so links between regions that ran through deleted nodes are found
-// again, not only the deleted nodes' own neighbours.
+// vector from the entry point (FindNeighbors) and re-selects, with the
+// insert heuristic, among what it finds, n's live links and the live
+// neighbours of its deleted ones; so links between regions that ran through
+// deleted nodes are found again, not only the deleted nodes' own neighbours.
 void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
   IndexFacts& f = vs->facts;
   Relation index = vs->info->index;
-  // Search with the node's vector as the query (decoded from its code).
   auto* query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
   const float* q = CodeAsQuery(f, n.vector, query);
-  size_t n_words = static_cast<size_t>(f.query_words);
-  DiskSearch s;
-  SearchInit(&s, index, &f, q, true, vs->cxt);
   int top = n.level < f.entry_level ? n.level : f.entry_level;
-  ItemPointerData start = SearchDescend(&s, top);
-  if (!ItemPointerIsValid(&start)) return;
+  auto* found = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
+  if (!FindNeighbors(index, &f, q, top, &n.tid, found, vs->cxt)) return;
   int most = f.ef_construction + 4 * LevelSlotCount(f.m, 0);
-  auto* found = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * f.ef_construction));
-  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * f.ef_construction));
-  auto* tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * most));
-  auto** vectors = static_cast<float**>(palloc(sizeof(float*) * most));
-  auto* cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * most));
-  auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * LevelSlotCount(f.m, 0)));
-  int nentries = 1;
-  entries[0] = start;
   for (int l = top; l >= 0; --l) {
-    SearchStartLayer(&s, l, entries, nentries);
-    int k = SearchBatch(&s, f.ef_construction, found);
-    nentries = 0;
-    for (int i = 0; i < k; ++i) entries[nentries++] = s.nodes[found[i].id].tid;
     if (!LinksToDead(vs, n, l)) continue;
-
-    int count = 0;
-    auto add = [&](const ItemPointerData* t, float* v, float d) {
-      if (count >= most || ItemPointerEquals(const_cast<ItemPointer>(t), const_cast<ItemPointer>(&n.tid)) ||
-          TidSetFind(&vs->dead, t)) {
-        return;
+    LevelCandidates c;
+    CandidatesInit(&c, most);
+    for (int i = 0; i < found[l].count; ++i) {
+      if (!TidSetFind(&vs->dead, &found[l].tids[i])) {
+        CandidatesAdd(&c, &found[l].tids[i], found[l].codes[i], found[l].cands[i].distance);
       }
-      for (int i = 0; i < count; ++i) {
-        if (ItemPointerEquals(&tids[i], const_cast<ItemPointer>(t))) return;
-      }
-      tids[count] = *t;
-      vectors[count] = v;
-      cands[count] = core::Candidate{d, static_cast<uint32>(count)};
-      ++count;
-    };
-    for (int i = 0; i < k; ++i) {
-      const FoundNode& fn = s.nodes[found[i].id];
-      if (!fn.deleted && fn.level >= l) add(&fn.tid, fn.vector, fn.distance);
     }
     int cap = LevelSlotCount(f.m, l);
     const ItemPointerData* list = n.slots + LevelSlotStart(f.m, l);
-    for (int i = 0; i < cap; ++i) {
-      if (!ItemPointerIsValid(&list[i]) || TidSetFind(&vs->dead, &list[i])) continue;
-      float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
-      NodeHeader header;
-      if (ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, v, nullptr, &header) < 0 || header.level < l) continue;
-      add(&list[i], v, f.distance(q, v, n_words));
-    }
-    // The deleted neighbours' own live neighbours: the links that ran
-    // through a deleted node (between regions, say) are found again here.
     auto* two_hop = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
-    for (int i = 0; i < cap && count < most; ++i) {
-      if (!ItemPointerIsValid(&list[i]) || !TidSetFind(&vs->dead, &list[i])) continue;
-      int h = ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, nullptr, two_hop, nullptr);
-      for (int j = 0; j < h && count < most; ++j) {
-        float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
-        NodeHeader header;
-        if (ReadNode(index, f, &two_hop[j], l, v, nullptr, &header) < 0 || header.level < l) continue;
-        add(&two_hop[j], v, f.distance(q, v, n_words));
-      }
-    }
-    core::SortCandidates(cands, count);
-    auto code_of = [vectors](uint32 id) -> const float* { return vectors[id]; };
-    CodePairDistance<decltype(code_of)> pair(&f, code_of);
-    size_t kept = core::SelectNeighbors(cands, count, pair, cap, chosen);
-    ItemPointerData* out = fresh + LevelSlotStart(f.m, l);
     for (int i = 0; i < cap; ++i) {
-      if (static_cast<size_t>(i) < kept) {
-        out[i] = tids[chosen[i].id];
-      } else {
-        ItemPointerSetInvalid(&out[i]);
+      if (!ItemPointerIsValid(&list[i])) continue;
+      if (!TidSetFind(&vs->dead, &list[i])) {
+        AddLinkCandidate(vs, n, l, q, &list[i], &c);
+        continue;
       }
+      // A deleted neighbour's own neighbours: the links that ran through it
+      // (between regions, say) are found again here.
+      int h = ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, nullptr, two_hop, nullptr);
+      for (int j = 0; j < h && c.count < c.capacity; ++j) AddLinkCandidate(vs, n, l, q, &two_hop[j], &c);
     }
+    ItemPointerData* out = fresh + LevelSlotStart(f.m, l);
+    int kept = SelectLinks(f, &c, cap, out);
+    for (int i = kept; i < cap; ++i) ItemPointerSetInvalid(&out[i]);
   }
 }
 
 // Pass 2 for one node: rewrites its lists that link to deleted nodes.
 void RepairNode(VacuumState* vs, const ItemPointerData* tid) {
-  const IndexFacts& f = vs->facts;
-  Relation index = vs->info->index;
   for (int attempt = 0; attempt < kRepairRetries; ++attempt) {
     MemoryContext old = MemoryContextSwitchTo(vs->cxt);
     NodeCopy n;
     n.tid = *tid;
-    Buffer buf = ReadForVacuum(vs, ItemPointerGetBlockNumber(tid));
-    LockBuffer(buf, BUFFER_LOCK_SHARE);
-    const NodeHeader* node = FindNode(BufferGetPage(buf), const_cast<ItemPointer>(tid));
-    if (!node || (node->flags & kNodeDeleted)) {
-      UnlockReleaseBuffer(buf);
-      MemoryContextSwitchTo(old);
-      MemoryContextReset(vs->cxt);
-      return;
-    }
-    n.level = node->level;
-    size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(f.m, n.level);
-    n.vector = static_cast<float*>(palloc(VectorBytes(f.dims)));
-    n.slots = static_cast<ItemPointerData*>(palloc(slot_bytes));
-    memcpy(n.vector, NodeVector(node), VectorBytes(f.dims));
-    memcpy(n.slots, NodeSlotsPtr(node, f.dims), slot_bytes);
-    UnlockReleaseBuffer(buf);
-
-    auto* fresh = static_cast<ItemPointerData*>(palloc(slot_bytes));
-    memcpy(fresh, n.slots, slot_bytes);
-    RepairLists(vs, n, fresh);
-    bool changed = memcmp(fresh, n.slots, slot_bytes) != 0;
-    bool written = !changed;
-    if (changed) {
-      // Write the new lists only if nobody changed the node meanwhile.
-      buf = ReadForVacuum(vs, ItemPointerGetBlockNumber(tid));
-      LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-      NodeHeader* current = FindNode(BufferGetPage(buf), const_cast<ItemPointer>(tid));
-      if (current && current->level == n.level && memcmp(NodeSlotsPtr(current, f.dims), n.slots, slot_bytes) == 0) {
-        GenericXLogState* state = GenericXLogStart(index);
-        Page page = GenericXLogRegisterBuffer(state, buf, 0);
-        current = FindNode(page, const_cast<ItemPointer>(tid));
-        memcpy(NodeSlotsPtr(current, f.dims), fresh, slot_bytes);
-        GenericXLogFinish(state);
-        written = true;
-      } else if (!current) {
-        written = true;  // gone meanwhile: nothing to repair
-      }
-      UnlockReleaseBuffer(buf);
+    NodeHeader header;
+    bool present = ReadWholeNode(vs->info->index, vs->facts, tid, &header, &n.vector, &n.slots, vs->info->strategy);
+    RewriteResult result = RewriteResult::kGone;
+    if (present && !(header.flags & kNodeDeleted)) {
+      n.level = header.level;
+      size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(vs->facts.m, n.level);
+      auto* fresh = static_cast<ItemPointerData*>(palloc(slot_bytes));
+      memcpy(fresh, n.slots, slot_bytes);
+      RepairLists(vs, n, fresh);
+      result = memcmp(fresh, n.slots, slot_bytes) == 0
+                   ? RewriteResult::kWritten
+                   : RewriteSlots(vs->info->index, vs->facts, tid, n.level, n.slots, fresh, vs->info->strategy);
     }
     MemoryContextSwitchTo(old);
     MemoryContextReset(vs->cxt);
-    if (written) return;
+    if (result != RewriteResult::kChanged) return;
   }
 }
 
@@ -258,21 +224,26 @@ void RepairGraph(VacuumState* vs) {
     Buffer buf = ReadForVacuum(vs, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
+    if (!CheckNodePage(index, page, blk)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
     for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
-      ItemId lp = PageGetItemId(page, off);
-      if (!ItemIdIsNormal(lp)) continue;
-      const auto* node = reinterpret_cast<const NodeHeader*>(PageGetItem(page, lp));
-      if (node->flags & kNodeDeleted) continue;
-      if (node->level > vs->top_level) {
-        vs->top_level = node->level;
-        ItemPointerSet(&vs->top, blk, off);
-      }
+      const NodeHeader* node = NodeAt(index, f, page, blk, off);
+      if (!node || (node->flags & kNodeDeleted)) continue;
       const ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+      bool linked = false, to_dead = false;
       for (int i = 0; i < NodeSlots(f.m, node->level); ++i) {
-        if (ItemPointerIsValid(&slots[i]) && TidSetFind(&vs->dead, &slots[i])) {
-          repair[nrepair++] = off;
-          break;
-        }
+        if (!ItemPointerIsValid(&slots[i])) continue;
+        bool dead = TidSetFind(&vs->dead, &slots[i]);
+        to_dead |= dead;
+        linked |= !dead && i < LevelSlotCount(f.m, 0);
+      }
+      if (to_dead) repair[nrepair++] = off;
+      if (node->level > vs->top_level || (node->level == vs->top_level && linked && !vs->top_linked)) {
+        vs->top_level = node->level;
+        vs->top_linked = linked;
+        ItemPointerSet(&vs->top, blk, off);
       }
     }
     UnlockReleaseBuffer(buf);
@@ -285,23 +256,63 @@ void RepairGraph(VacuumState* vs) {
   pfree(repair);
 }
 
-// Moves the entry point off a deleted node (or empties it).
+// Sets the metapage's entry point (its buffer exclusively locked), WAL-logged.
+void SetEntry(Relation index, Buffer meta_buf, const ItemPointerData* entry, int level) {
+  GenericXLogState* state = GenericXLogStart(index);
+  HnswMetaData* meta = GetMeta(GenericXLogRegisterBuffer(state, meta_buf, 0));
+  if (entry != nullptr) {
+    meta->entry = *entry;
+    meta->entry_level = static_cast<int16>(level);
+  } else {
+    ItemPointerSetInvalid(&meta->entry);
+    meta->entry_level = -1;
+  }
+  GenericXLogFinish(state);
+}
+
+// A live node of the highest level, read page by page (the metapage's buffer
+// is locked: node pages may be locked after it); false if there is none.
+bool FindLiveTop(VacuumState* vs, ItemPointerData* top, int* top_level) {
+  Relation index = vs->info->index;
+  *top_level = -1;
+  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+  for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
+    CHECK_FOR_INTERRUPTS();
+    Buffer buf = ReadForVacuum(vs, blk);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    if (CheckNodePage(index, page, blk)) {
+      for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
+        const NodeHeader* node = NodeAt(index, vs->facts, page, blk, off);
+        if (!node || (node->flags & kNodeDeleted) || node->level <= *top_level) continue;
+        *top_level = node->level;
+        ItemPointerSet(top, blk, off);
+      }
+    }
+    UnlockReleaseBuffer(buf);
+  }
+  return *top_level >= 0;
+}
+
+// Moves the entry point off a deleted node. Only when no live node is left,
+// counting those inserted while VACUUM ran (looked for with the metapage
+// locked, so no insert can become the entry meanwhile), does the index
+// become empty.
 void RepairEntry(VacuumState* vs) {
   Relation index = vs->info->index;
   Buffer buf = ReadBuffer(index, kMetaBlock);
   LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
   HnswMetaData* meta = GetMeta(BufferGetPage(buf));
   if (ItemPointerIsValid(&meta->entry) && TidSetFind(&vs->dead, &meta->entry)) {
-    GenericXLogState* state = GenericXLogStart(index);
-    meta = GetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+    ItemPointerData top;
+    int top_level;
     if (vs->top_level >= 0) {
-      meta->entry = vs->top;
-      meta->entry_level = static_cast<int16>(vs->top_level);
+      SetEntry(index, buf, &vs->top, vs->top_level);
+    } else if (FindLiveTop(vs, &top, &top_level)) {
+      SetEntry(index, buf, &top, top_level);
     } else {
-      ItemPointerSetInvalid(&meta->entry);
-      meta->entry_level = -1;
+      SetEntry(index, buf, nullptr, -1);
     }
-    GenericXLogFinish(state);
   }
   UnlockReleaseBuffer(buf);
 }
@@ -316,14 +327,16 @@ void RemoveDeleted(VacuumState* vs) {
     Buffer buf = ReadForVacuum(vs, blk);
     LockBufferForCleanup(buf);
     Page page = BufferGetPage(buf);
+    if (!CheckNodePage(index, page, blk)) {
+      UnlockReleaseBuffer(buf);
+      continue;
+    }
     GenericXLogState* state = nullptr;
     // From the highest offset down, so that deleting the last item (which
     // shrinks the line pointer array) cannot disturb the ones still to visit.
     for (OffsetNumber off = PageGetMaxOffsetNumber(page); off >= FirstOffsetNumber; --off) {
-      ItemId lp = PageGetItemId(page, off);
-      if (!ItemIdIsNormal(lp)) continue;
-      const auto* node = reinterpret_cast<const NodeHeader*>(PageGetItem(page, lp));
-      if (!(node->flags & kNodeDeleted)) continue;
+      const NodeHeader* node = NodeAt(index, vs->facts, page, blk, off);
+      if (!node || !(node->flags & kNodeDeleted)) continue;
       if (!state) {
         state = GenericXLogStart(index);
         page = GenericXLogRegisterBuffer(state, buf, 0);
@@ -340,28 +353,47 @@ void RemoveDeleted(VacuumState* vs) {
   FreeSpaceMapVacuum(index);
 }
 
-// Counts the live nodes and the index's pages (amvacuumcleanup).
-void CountLive(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
+// Makes every live node reachable (see the file comment): re-links those the
+// walk from the entry point missed, a few rounds at most (re-linking one can
+// take a slot another one needed), and reports the counts of the last walk.
+void Sweep(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
   Relation index = info->index;
-  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-  stats->num_index_tuples = 0;
-  stats->pages_free = 0;
-  for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
-    vacuum_delay_point();
-    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-    LockBuffer(buf, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buf);
-    int live = 0;
-    for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
-      ItemId lp = PageGetItemId(page, off);
-      if (!ItemIdIsNormal(lp)) continue;
-      live += !(reinterpret_cast<const NodeHeader*>(PageGetItem(page, lp))->flags & kNodeDeleted);
+  MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vecann hnsw sweep", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext relink_cxt = AllocSetContextCreate(cxt, "vecann hnsw relink", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(cxt);
+  IndexFacts f;
+  Reachability r;
+  for (int round = 0;; ++round) {
+    ReadFacts(index, &f);
+    FindReachable(index, f, info->strategy, &r);
+    if (r.live_nodes > 0 && (!ItemPointerIsValid(&f.entry) || !Marked(r, r.present, &f.entry))) {
+      // No entry point (or a vanished one) while live nodes exist: give the
+      // index one, then walk again.
+      Buffer buf = ReadBuffer(index, kMetaBlock);
+      LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+      ItemPointerData current = GetMeta(BufferGetPage(buf))->entry;
+      if (ItemPointerEquals(&current, &f.entry)) SetEntry(index, buf, &r.top, r.top_level);
+      UnlockReleaseBuffer(buf);
+      MemoryContextReset(cxt);
+      continue;
     }
-    stats->num_index_tuples += live;
-    stats->pages_free += live == 0;
-    UnlockReleaseBuffer(buf);
+    if (r.unreachable == 0 || round == kSweepRounds) break;
+    ForEachUnreachable(r, [&](const ItemPointerData* tid) {
+      vacuum_delay_point();
+      RelinkNode(index, &f, tid, relink_cxt);
+      MemoryContextReset(relink_cxt);
+    });
+    MemoryContextReset(cxt);
   }
-  stats->num_pages = nblocks;
+  if (r.unreachable > 0) {
+    ereport(LOG, (errmsg("index \"%s\" has %lld live nodes that VACUUM could not link into its graph",
+                         RelationGetRelationName(index), static_cast<long long>(r.unreachable))));
+  }
+  stats->num_index_tuples = static_cast<double>(r.live_nodes);
+  stats->num_pages = r.nblocks;
+  stats->pages_free = r.pages_without_live;
+  MemoryContextSwitchTo(old);
+  MemoryContextDelete(cxt);
 }
 
 }  // namespace
@@ -391,7 +423,7 @@ IndexBulkDeleteResult* BulkDelete(IndexVacuumInfo* info, IndexBulkDeleteResult* 
 IndexBulkDeleteResult* VacuumCleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
   if (info->analyze_only) return stats;
   if (!stats) stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
-  CountLive(info, stats);
+  Sweep(info, stats);
   return stats;
 }
 

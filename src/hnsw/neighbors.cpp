@@ -1,0 +1,319 @@
+// Finding, selecting and writing neighbours in the on-disk graph (see neighbors.h).
+#include "hnsw/neighbors.h"
+
+#include "core/select_neighbors.h"
+#include "hnsw/pages.h"
+#include "hnsw/search.h"
+
+extern "C" {
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+}
+
+namespace vecann::hnsw {
+namespace {
+
+constexpr int kRelinkRetries = 8;
+
+// How many nodes a level's search may visit, in multiples of what its first
+// batch visited, while it looks for live nodes past a crowd of deleted ones.
+constexpr uint32 kLiveSearchFactor = 16;
+
+bool IsSelf(const ItemPointerData* tid, const ItemPointerData* self) {
+  return self != nullptr && ItemPointerEquals(const_cast<ItemPointer>(tid), const_cast<ItemPointer>(self));
+}
+
+// The code of candidate i of a re-selection.
+struct CodeArray {
+  float* const* codes;
+  const float* operator()(uint32 i) const { return codes[i]; }
+};
+
+}  // namespace
+
+void CandidatesInit(LevelCandidates* c, int capacity) {
+  c->count = 0;
+  c->capacity = capacity;
+  c->tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * capacity));
+  c->codes = static_cast<const float**>(palloc(sizeof(float*) * capacity));
+  c->cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * capacity));
+}
+
+void CandidatesAdd(LevelCandidates* c, const ItemPointerData* tid, const float* code, float distance) {
+  if (c->count >= c->capacity) return;
+  for (int i = 0; i < c->count; ++i) {
+    if (ItemPointerEquals(&c->tids[i], const_cast<ItemPointer>(tid))) return;
+  }
+  c->tids[c->count] = *tid;
+  c->codes[c->count] = code;
+  c->cands[c->count] = core::Candidate{distance, static_cast<uint32>(c->count)};
+  ++c->count;
+}
+
+bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, const ItemPointerData* self,
+                   LevelCandidates* out, MemoryContext cxt) {
+  DiskSearch s;
+  SearchInit(&s, index, f, query, true, cxt);
+  ItemPointerData start = SearchDescend(&s, top);
+  if (!ItemPointerIsValid(&start)) return false;
+  int ef = f->ef_construction;
+  auto* batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * ef));
+  auto* first = static_cast<uint32*>(palloc(sizeof(uint32) * ef));
+  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * ef));
+  int nentries = 1;
+  entries[0] = start;
+  for (int l = top; l >= 0; --l) {
+    LevelCandidates* c = &out[l];
+    CandidatesInit(c, ef);
+    SearchStartLayer(&s, l, entries, nentries);
+    nentries = 0;
+    uint32 visits_at_start = s.nnodes;
+    uint32 budget = 0;
+    int nfirst = 0;
+    for (int k = SearchBatch(&s, ef, batch); k > 0; k = SearchBatch(&s, ef, batch)) {
+      for (int i = 0; i < k; ++i) {
+        const FoundNode& n = s.nodes[batch[i].id];
+        if (nentries == 0 && nfirst < ef) first[nfirst++] = batch[i].id;
+        if (n.deleted || n.level < l || IsSelf(&n.tid, self)) continue;
+        CandidatesAdd(c, &n.tid, n.vector, n.distance);
+      }
+      // The first batch's nodes, deleted ones too, start the next level.
+      if (nentries == 0) {
+        for (int i = 0; i < k; ++i) entries[nentries++] = s.nodes[batch[i].id].tid;
+        budget = kLiveSearchFactor * Max(s.nnodes - visits_at_start, static_cast<uint32>(ef));
+      }
+      if (c->count >= ef || s.nnodes - visits_at_start >= budget) break;
+    }
+    if (c->count == 0) {
+      // Nothing live within reach: link to the deleted waypoints, which keep
+      // the node connected until VACUUM repairs the graph around them.
+      for (int i = 0; i < nfirst; ++i) {
+        const FoundNode& n = s.nodes[first[i]];
+        if (!n.missing && n.level >= l && !IsSelf(&n.tid, self)) CandidatesAdd(c, &n.tid, n.vector, n.distance);
+      }
+    }
+    if (nentries == 0) {
+      entries[0] = start;
+      nentries = 1;
+    }
+  }
+  return true;
+}
+
+int SelectLinks(const IndexFacts& f, LevelCandidates* c, int cap, ItemPointerData* out) {
+  core::SortCandidates(c->cands, static_cast<size_t>(c->count));
+  const float** codes = c->codes;
+  auto code_of = [codes](uint32 id) -> const float* { return codes[id]; };
+  CodePairDistance<decltype(code_of)> pair(&f, code_of);
+  auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * cap));
+  size_t k = core::SelectNeighbors(c->cands, static_cast<size_t>(c->count), pair, static_cast<size_t>(cap), chosen);
+  for (size_t i = 0; i < k; ++i) out[i] = c->tids[chosen[i].id];
+  pfree(chosen);
+  return static_cast<int>(k);
+}
+
+bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, int level, const ItemPointerData* to,
+              const float* to_code, bool force) {
+  int cap = LevelSlotCount(f.m, level);
+  size_t n_words = static_cast<size_t>(f.query_words);
+  auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (cap + 1)));
+  auto* from_vector = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  auto* from_query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
+  // Candidate vectors: the existing neighbours, then the new node.
+  auto** vectors = static_cast<float**>(palloc(sizeof(float*) * (cap + 1)));
+  for (int i = 0; i < cap; ++i) vectors[i] = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  auto* cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * (cap + 1)));
+  auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * cap));
+  auto* new_list = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
+  auto* stays = static_cast<bool*>(palloc(sizeof(bool) * (cap + 1)));
+  ItemPointer from_tid = const_cast<ItemPointer>(from);
+
+  for (int attempt = 0; attempt < kRelinkRetries; ++attempt) {
+    NodeHeader header;
+    int n = ReadNode(index, f, from_tid, level, from_vector, links, &header);
+    if (n < 0 || header.level < level) return false;  // vacuum removed it meanwhile
+    for (int i = 0; i < n; ++i) {
+      if (ItemPointerEquals(&links[i], const_cast<ItemPointer>(to))) return true;
+    }
+
+    int count = 0;
+    if (n < cap) {
+      memcpy(new_list, links, sizeof(ItemPointerData) * n);
+      new_list[n] = *to;
+      count = n + 1;
+    } else {
+      const float* q = CodeAsQuery(f, from_vector, from_query);
+      for (int i = 0; i < n; ++i) {
+        // A neighbour vacuum removed meanwhile sorts last and is dropped.
+        bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, nullptr) < 0;
+        float d = gone ? get_float4_infinity() : f.distance(q, vectors[i], n_words);
+        cands[i] = core::Candidate{d, static_cast<uint32>(i)};
+      }
+      vectors[n] = const_cast<float*>(to_code);
+      cands[n] = core::Candidate{f.distance(q, to_code, n_words), static_cast<uint32>(n)};
+      core::SortCandidates(cands, n + 1);
+      CodePairDistance<CodeArray> pair(&f, CodeArray{vectors});
+      size_t kept = core::SelectNeighbors(cands, n + 1, pair, cap, chosen);
+      memset(stays, 0, sizeof(bool) * (n + 1));
+      for (size_t i = 0; i < kept; ++i) stays[chosen[i].id] = true;
+      if (!stays[n]) {
+        if (!force) return false;
+        // Make room anyway: the new node takes the farthest neighbour's slot.
+        uint32 farthest = cands[n].id == static_cast<uint32>(n) ? cands[n - 1].id : cands[n].id;
+        for (int i = 0; i < n; ++i) stays[i] = true;
+        stays[farthest] = false;
+      }
+      // Keep the surviving links in their slots and put the new node where a
+      // dropped one was: the page changes by a few bytes, and so does its WAL.
+      bool placed = false;
+      for (int i = 0; i < n; ++i) {
+        if (stays[i]) {
+          new_list[i] = links[i];
+        } else if (!placed) {
+          new_list[i] = *to;
+          placed = true;
+        } else {
+          ItemPointerSetInvalid(&new_list[i]);
+        }
+      }
+      count = n;
+    }
+
+    // Write the new list if nobody changed the old one meanwhile.
+    Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(from));
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    NodeHeader* node = FindNode(index, f, BufferGetPage(buf), from);
+    if (!node) {
+      UnlockReleaseBuffer(buf);
+      return false;
+    }
+    ItemPointerData* slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
+    int current = 0;
+    bool same = node->level >= level;
+    for (int i = 0; same && i < cap; ++i) {
+      if (!ItemPointerIsValid(&slots[i])) continue;
+      same = current < n && ItemPointerEquals(&slots[i], &links[current]);
+      ++current;
+    }
+    if (same && current == n) {
+      GenericXLogState* state = GenericXLogStart(index);
+      Page page = GenericXLogRegisterBuffer(state, buf, 0);
+      node = FindNode(index, f, page, from);
+      slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
+      for (int i = 0; i < cap; ++i) {
+        if (i < count) {
+          slots[i] = new_list[i];
+        } else {
+          ItemPointerSetInvalid(&slots[i]);
+        }
+      }
+      GenericXLogFinish(state);
+      UnlockReleaseBuffer(buf);
+      return true;
+    }
+    UnlockReleaseBuffer(buf);
+  }
+  return false;
+}
+
+void LinkBackAll(Relation index, const IndexFacts& f, const ItemPointerData* to, const float* to_code, int top,
+                 ItemPointerData* const* links, const int* nlinks) {
+  bool linked = false;
+  for (int l = top; l >= 0; --l) {
+    for (int i = 0; i < nlinks[l]; ++i) {
+      bool in = LinkBack(index, f, &links[l][i], l, to, to_code, false);
+      if (l == 0) linked |= in;
+    }
+  }
+  // Every node keeps an incoming link at level 0, from its nearest neighbour.
+  if (!linked && nlinks[0] > 0) LinkBack(index, f, &links[0][0], 0, to, to_code, true);
+}
+
+RewriteResult RewriteSlots(Relation index, const IndexFacts& f, const ItemPointerData* tid, int level,
+                           const ItemPointerData* expected, const ItemPointerData* fresh,
+                           BufferAccessStrategy strategy) {
+  size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(f.m, level);
+  Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(tid), strategy);
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  NodeHeader* node = FindNode(index, f, BufferGetPage(buf), tid);
+  RewriteResult result = RewriteResult::kGone;
+  if (node && node->level == level && !(node->flags & kNodeDeleted)) {
+    result = RewriteResult::kChanged;
+    if (memcmp(NodeSlotsPtr(node, f.dims), expected, slot_bytes) == 0) {
+      GenericXLogState* state = GenericXLogStart(index);
+      Page page = GenericXLogRegisterBuffer(state, buf, 0);
+      node = FindNode(index, f, page, tid);
+      memcpy(NodeSlotsPtr(node, f.dims), fresh, slot_bytes);
+      GenericXLogFinish(state);
+      result = RewriteResult::kWritten;
+    }
+  }
+  UnlockReleaseBuffer(buf);
+  return result;
+}
+
+bool ReadWholeNode(Relation index, const IndexFacts& f, const ItemPointerData* tid, NodeHeader* header, float** code,
+                   ItemPointerData** slots, BufferAccessStrategy strategy) {
+  Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(tid), strategy);
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  const NodeHeader* node = FindNode(index, f, BufferGetPage(buf), tid);
+  if (!node) {
+    UnlockReleaseBuffer(buf);
+    return false;
+  }
+  *header = *node;
+  size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(f.m, node->level);
+  *code = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  *slots = static_cast<ItemPointerData*>(palloc(slot_bytes));
+  memcpy(*code, NodeVector(node), VectorBytes(f.dims));
+  memcpy(*slots, NodeSlotsPtr(node, f.dims), slot_bytes);
+  UnlockReleaseBuffer(buf);
+  return true;
+}
+
+void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, MemoryContext cxt) {
+  MemoryContext old = MemoryContextSwitchTo(cxt);
+  NodeHeader header;
+  float* code;
+  ItemPointerData* slots;
+  if (!ReadWholeNode(index, *f, tid, &header, &code, &slots, nullptr) || (header.flags & kNodeDeleted) ||
+      !ItemPointerIsValid(&f->entry) || ItemPointerEquals(&f->entry, const_cast<ItemPointer>(tid))) {
+    MemoryContextSwitchTo(old);
+    return;
+  }
+  auto* query = static_cast<float*>(palloc(VectorBytes(f->query_words)));
+  const float* q = CodeAsQuery(*f, code, query);
+  int top = header.level < f->entry_level ? header.level : f->entry_level;
+  auto* cands = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
+  if (!FindNeighbors(index, f, q, top, tid, cands, cxt)) {
+    MemoryContextSwitchTo(old);
+    return;
+  }
+  size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(f->m, header.level);
+  auto* fresh = static_cast<ItemPointerData*>(palloc(slot_bytes));
+  memcpy(fresh, slots, slot_bytes);
+  auto** links = static_cast<ItemPointerData**>(palloc(sizeof(ItemPointerData*) * (top + 1)));
+  int* nlinks = static_cast<int*>(palloc(sizeof(int) * (top + 1)));
+  for (int l = 0; l <= top; ++l) {
+    int cap = LevelSlotCount(f->m, l);
+    links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
+    nlinks[l] = SelectLinks(*f, &cands[l], cap, links[l]);
+    if (nlinks[l] == 0) continue;  // nothing better found: keep the old list
+    ItemPointerData* list = fresh + LevelSlotStart(f->m, l);
+    for (int i = 0; i < cap; ++i) {
+      if (i < nlinks[l]) {
+        list[i] = links[l][i];
+      } else {
+        ItemPointerSetInvalid(&list[i]);
+      }
+    }
+  }
+  if (RewriteSlots(index, *f, tid, header.level, slots, fresh, nullptr) != RewriteResult::kGone) {
+    LinkBackAll(index, *f, tid, code, top, links, nlinks);
+  }
+  MemoryContextSwitchTo(old);
+}
+
+}  // namespace vecann::hnsw

@@ -1,0 +1,84 @@
+// Finding and writing a node's neighbours in the on-disk graph: the steps an
+// insert, VACUUM's repair and its reachability sweep share.
+//
+// FindNeighbors searches the graph for a vector, as an insert does, and
+// collects per level the live nodes it meets. It navigates through nodes
+// that VACUUM has marked deleted but not yet removed (they stay waypoints),
+// and when those crowd out the live ones (a VACUUM interrupted after marking
+// most of the index) it goes on searching the level until it has found
+// ef_construction live nodes or spent a bounded amount of work. Only if no
+// live node turns up at all does it offer the deleted ones, so that a new
+// node is never left without links while the graph exists.
+//
+// LinkBack adds a node to another node's list at one level, re-selecting a
+// full list with the neighbour heuristic; with `force` it makes room for the
+// node even if the heuristic would drop it (so that every node keeps at least
+// one incoming link at level 0). Lists are rewritten optimistically: read
+// under a share lock, decide, re-lock exclusively and write only if the list
+// is still what was read (bounded retries). Every write is Generic WAL.
+#ifndef VECANN_HNSW_NEIGHBORS_H_
+#define VECANN_HNSW_NEIGHBORS_H_
+
+#include "core/hnsw_types.h"
+#include "hnsw/hnsw.h"
+
+namespace vecann::hnsw {
+
+// Candidate neighbours at one level: node TIDs, their codes (copied; valid as
+// long as the search's memory context) and distances to the base node.
+struct LevelCandidates {
+  int count;
+  int capacity;
+  ItemPointerData* tids;
+  const float** codes;
+  core::Candidate* cands;  // id = index into tids and codes
+};
+
+void CandidatesInit(LevelCandidates* c, int capacity);
+// Adds a candidate unless the list is full or already holds tid.
+void CandidatesAdd(LevelCandidates* c, const ItemPointerData* tid, const float* code, float distance);
+
+// Searches for `query` (a prepared key) from the entry point and fills
+// out[l] for every level l from `top` down to 0 with the nodes found there
+// (excluding `self`, when given). Returns false when the index turned out
+// empty. Allocates in `cxt`; may refresh facts->entry.
+bool FindNeighbors(Relation index, IndexFacts* facts, const float* query, int top, const ItemPointerData* self,
+                   LevelCandidates* out, MemoryContext cxt);
+
+// Chooses up to `cap` neighbours among the candidates with the heuristic
+// (sorting them), writes their TIDs to `out`, nearest first; returns how many.
+int SelectLinks(const IndexFacts& facts, LevelCandidates* c, int cap, ItemPointerData* out);
+
+// Puts `to` (with code `to_code`) into the list of `from` at `level`; returns
+// whether `to` is in that list afterwards (false also when `from` is gone).
+bool LinkBack(Relation index, const IndexFacts& facts, const ItemPointerData* from, int level,
+              const ItemPointerData* to, const float* to_code, bool force);
+
+// Links `to` back from each of its chosen neighbours at every level, forcing
+// the nearest at level 0 to keep it when none of them did.
+void LinkBackAll(Relation index, const IndexFacts& facts, const ItemPointerData* to, const float* to_code, int top,
+                 ItemPointerData* const* links, const int* nlinks);
+
+// Reads a whole node: its header, and copies (palloc'd) of its code and of
+// all its slots; false when there is no node at tid.
+bool ReadWholeNode(Relation index, const IndexFacts& facts, const ItemPointerData* tid, NodeHeader* header,
+                   float** code, ItemPointerData** slots, BufferAccessStrategy strategy);
+
+enum class RewriteResult { kWritten, kChanged, kGone };
+
+// The optimistic write of a node's lists: replaces all its slots with
+// `fresh` if the node (of `level`, live) still has the slots `expected`;
+// kChanged when someone rewrote them meanwhile, kGone when the node was
+// deleted or removed.
+RewriteResult RewriteSlots(Relation index, const IndexFacts& facts, const ItemPointerData* tid, int level,
+                           const ItemPointerData* expected, const ItemPointerData* fresh,
+                           BufferAccessStrategy strategy);
+
+// Re-links an existing live node as if it were inserted again: new lists from
+// a fresh search (written if the node did not change meanwhile) and links back
+// from the chosen neighbours. For nodes no search can reach.
+void RelinkNode(Relation index, IndexFacts* facts, const ItemPointerData* tid, MemoryContext cxt);
+
+}  // namespace vecann::hnsw
+
+#endif  // VECANN_HNSW_NEIGHBORS_H_

@@ -1,0 +1,144 @@
+// Checked access to index pages and node tuples (see pages.h), and the
+// per-backend memory of which shared buffer held which index block.
+#include "hnsw/pages.h"
+
+#include <cstdarg>
+
+extern "C" {
+#include "storage/bufmgr.h"
+}
+
+namespace vecann::hnsw {
+namespace {
+
+// Which shared buffer held each block of the index this backend read last,
+// and how many blocks that index had. ReadRecentBuffer() revalidates a hint
+// with a pin and a tag check, skipping the buffer mapping table and its
+// partition lock; a stale hint just falls back to ReadBuffer(). A fixed,
+// direct-mapped table: its size does not grow with the index (128 kB of
+// address space, touched only where used), and nothing in it is trusted
+// without the pin and the check. Keyed by the relation's file and backend, so
+// a temporary index and a permanent one never share hints.
+constexpr uint32 kHintSlots = 16384;
+
+struct RecentBuffers {
+  RelFileNode node;
+  BackendId backend;
+  bool valid;
+  BlockNumber nblocks;  // the index's size when last read
+  BlockNumber blocks[kHintSlots];
+  Buffer buffers[kHintSlots];
+};
+RecentBuffers recent;
+
+inline uint32 HintSlot(BlockNumber block) { return (block * 2654435761u) >> (32 - 14); }
+static_assert(kHintSlots == (1u << 14), "HintSlot takes the top 14 bits");
+
+void UseIndex(Relation index) {
+  if (recent.valid && RelFileNodeEquals(recent.node, index->rd_node) && recent.backend == index->rd_backend) return;
+  recent.node = index->rd_node;
+  recent.backend = index->rd_backend;
+  recent.valid = true;
+  recent.nblocks = 0;
+  for (uint32 i = 0; i < kHintSlots; ++i) recent.buffers[i] = InvalidBuffer;
+}
+
+}  // namespace
+
+void ReportCorrupted(Relation index, const char* what, const char* detail_fmt, ...) {
+  char detail[256];
+  va_list args;
+  va_start(args, detail_fmt);
+  vsnprintf(detail, sizeof detail, detail_fmt, args);
+  va_end(args);
+  ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                  errmsg("index \"%s\" contains corrupted %s", RelationGetRelationName(index), what),
+                  errdetail_internal("%s", detail), errhint("REINDEX the index.")));
+  pg_unreachable();
+}
+
+PageKind NodePageKind(Page page) {
+  if (PageIsNew(page)) return PageKind::kEmpty;
+  auto* header = reinterpret_cast<PageHeader>(page);
+  // The special space must be exactly ours before its page type is read.
+  if (header->pd_special != BLCKSZ - MAXALIGN(sizeof(PageOpaque)) || header->pd_lower < SizeOfPageHeaderData ||
+      header->pd_lower > header->pd_upper || header->pd_upper > header->pd_special) {
+    return PageKind::kCorrupt;
+  }
+  return GetOpaque(page)->page_type == kPageNodes ? PageKind::kNodes : PageKind::kCorrupt;
+}
+
+bool CheckNodePage(Relation index, Page page, BlockNumber block) {
+  PageKind kind = NodePageKind(page);
+  if (kind == PageKind::kCorrupt) {
+    auto* header = reinterpret_cast<PageHeader>(page);
+    ReportCorrupted(index, "page", "Block %u is not a node page (special space at %u, lower %u, upper %u).", block,
+                    header->pd_special, header->pd_lower, header->pd_upper);
+  }
+  return kind == PageKind::kNodes;
+}
+
+NodeStatus NodeAtStatus(const IndexFacts& f, Page page, OffsetNumber off, NodeHeader** node) {
+  if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page)) return NodeStatus::kUnused;
+  ItemId lp = PageGetItemId(page, off);
+  if (!ItemIdIsNormal(lp)) return NodeStatus::kUnused;
+  auto* header = reinterpret_cast<PageHeader>(page);
+  size_t start = ItemIdGetOffset(lp), len = ItemIdGetLength(lp);
+  if (start < header->pd_upper || start + len > header->pd_special || start != MAXALIGN(start) ||
+      len < sizeof(NodeHeader)) {
+    return NodeStatus::kCorrupt;
+  }
+  auto* n = reinterpret_cast<NodeHeader*>(PageGetItem(page, lp));
+  if (n->level > f.max_level || len != NodeTupleSize(f.dims, f.m, n->level)) return NodeStatus::kCorrupt;
+  *node = n;
+  return NodeStatus::kOk;
+}
+
+NodeHeader* NodeAt(Relation index, const IndexFacts& f, Page page, BlockNumber block, OffsetNumber off) {
+  NodeHeader* node = nullptr;
+  if (NodeAtStatus(f, page, off, &node) == NodeStatus::kCorrupt) {
+    ItemId lp = PageGetItemId(page, off);
+    ReportCorrupted(index, "node", "Item (%u,%u) has offset %u and length %u, which do not hold a node of this index.",
+                    block, off, ItemIdGetOffset(lp), ItemIdGetLength(lp));
+  }
+  return node;
+}
+
+NodeHeader* FindNode(Relation index, const IndexFacts& f, Page page, const ItemPointerData* tid) {
+  BlockNumber block = ItemPointerGetBlockNumberNoCheck(tid);
+  if (!CheckNodePage(index, page, block)) return nullptr;
+  return NodeAt(index, f, page, block, ItemPointerGetOffsetNumberNoCheck(tid));
+}
+
+void CheckNodeBlock(Relation index, BlockNumber block) {
+  UseIndex(index);
+  if (block != kMetaBlock && block < recent.nblocks) return;
+  if (block != kMetaBlock) recent.nblocks = RelationGetNumberOfBlocks(index);
+  if (block == kMetaBlock || block >= recent.nblocks) {
+    ReportCorrupted(index, "link", "A link names block %u; node blocks are 1 to %u.", block,
+                    recent.nblocks > 0 ? recent.nblocks - 1 : 0);
+  }
+}
+
+Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy) {
+  CheckNodeBlock(index, block);
+  uint32 slot = HintSlot(block);
+  Buffer hint = recent.buffers[slot];
+  if (hint != InvalidBuffer && recent.blocks[slot] == block && strategy == nullptr &&
+      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, hint)) {
+    return hint;
+  }
+  Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
+  recent.blocks[slot] = block;
+  recent.buffers[slot] = buf;
+  return buf;
+}
+
+void CheckHeapTid(Relation index, const NodeHeader* node, const ItemPointerData* node_tid) {
+  if (!ItemPointerIsValid(&node->heap_tid)) {
+    ReportCorrupted(index, "node", "Node (%u,%u) names no table row.", ItemPointerGetBlockNumberNoCheck(node_tid),
+                    ItemPointerGetOffsetNumberNoCheck(node_tid));
+  }
+}
+
+}  // namespace vecann::hnsw
