@@ -51,15 +51,21 @@ scratch_pg_stop
 trap - EXIT
 
 echo "== system tests (TAP) =="
-# PostgreSQL::Test::Cluster runs initdb, which refuses root: run as postgres.
+# PostgreSQL::Test::Cluster runs initdb, which refuses root: run as postgres,
+# from a copy of the tests (and of the shared data they read) in a directory
+# postgres can enter: this clone may live where postgres cannot (under /root,
+# or in a mode-700 mktemp directory).
 tap_dir=$(mktemp -d /tmp/vecann-tap.XXXXXX)
 chmod 755 "$tap_dir"
+cp -r test/t "$tap_dir/t"
+data_src="$root/../shared/data"
+if [ -d "$data_src" ]; then cp -r "$data_src" "$tap_dir/data"; fi
 as_pg=()
-if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$tap_dir"; as_pg=(runuser -u postgres --); fi
+if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$tap_dir"; as_pg=(runuser -u postgres --); fi
 pgxs_dir=$(dirname "$(pg_config --pgxs)")/..
-"${as_pg[@]}" env TESTDIR="$tap_dir" PATH="$(pg_config --bindir):$PATH" \
-  PG_REGRESS="$pgxs_dir/test/regress/pg_regress" \
-  prove -I "$pgxs_dir/test/perl" --verbose test/t/*.pl 2>&1 | tee build/tap.log
+(cd "$tap_dir" && "${as_pg[@]}" env TESTDIR="$tap_dir" PATH="$(pg_config --bindir):$PATH" \
+  PG_REGRESS="$pgxs_dir/test/regress/pg_regress" VECANN_DATA_DIR="$tap_dir/data" \
+  prove -I "$pgxs_dir/test/perl" --verbose t/*.pl) 2>&1 | tee build/tap.log
 tap_failed=$(grep -cE '^not ok' build/tap.log || true)
 tap_passed=$(grep -cE '^ok' build/tap.log || true)
 grep -qE '^Result: PASS' build/tap.log || tap_failed=$((tap_failed > 0 ? tap_failed : 1))
