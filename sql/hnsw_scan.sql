@@ -42,11 +42,29 @@ SET vecann.ef_search = 40;
 SET enable_seqscan = off;  -- make the planner use the index even for this filter
 EXPLAIN (COSTS OFF) SELECT id FROM items WHERE category = 7 ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 10;
 SELECT count(*) FROM (SELECT id FROM items WHERE category = 7 ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 10) t;
--- ... and the bound stops a hopeless search early
+-- ... and so does any query past the graph search's bound: the scan goes on
+-- through the rest of the index in distance order, never returning fewer rows
+-- than asked for while the table has them
 SET vecann.max_scan_tuples = 100;
-SELECT count(*) <= 10 AS bounded FROM (SELECT id FROM items WHERE category = 7 ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 10) t;
+SELECT array_agg(id) = (SELECT array_agg(id ORDER BY d, id) FROM (
+         SELECT id, embedding <-> '[0,0,0,0,0,0,0,0]' AS d FROM items WHERE category = 7 ORDER BY d, id LIMIT 10) e)
+       AS exact_rows
+FROM (SELECT id FROM items WHERE category = 7 ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 10) t;
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM items ORDER BY embedding <-> '[1,1,1,1,1,1,1,1]' LIMIT 2500) t;
+SELECT count(*) FROM (SELECT id FROM items WHERE category = 7 AND id > 2900 ORDER BY embedding <-> '[1,1,1,1,1,1,1,1]' LIMIT 10) t;
+SELECT bool_and(d >= prev) AS ordered FROM (
+  SELECT d, lag(d, 1, 0::float8) OVER (ORDER BY n) AS prev FROM (
+    SELECT embedding <-> '[1,0,1,0,1,0,1,0]' AS d, row_number() OVER () AS n
+    FROM (SELECT embedding FROM items ORDER BY embedding <-> '[1,0,1,0,1,0,1,0]' LIMIT 2000) s) t) u;
 RESET vecann.max_scan_tuples;
 RESET enable_seqscan;
+-- the planner knows that rows past what the graph search gives cost a read of
+-- the whole index: a large LIMIT, or a filter keeping few rows, is cheaper as
+-- a sequential scan and sort
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 2500;
+SET vecann.max_scan_tuples = 100;
+EXPLAIN (COSTS OFF) SELECT id FROM items WHERE category = 7 ORDER BY embedding <-> '[0,0,0,0,0,0,0,0]' LIMIT 10;
+RESET vecann.max_scan_tuples;
 
 -- errors at scan time
 SELECT id FROM items ORDER BY embedding <-> '[1,2]' LIMIT 1;
