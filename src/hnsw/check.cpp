@@ -125,7 +125,9 @@ void CheckLinks(CheckState* st) {
   const IndexFacts& f = st->facts;
   for (uint32 i = 0; i < st->count; ++i) {
     const CheckNode& n = st->nodes[i];
-    for (int l = 0; l <= n.level; ++l) {
+    // A deleted node is only a waypoint until VACUUM removes it: its links
+    // may lead to nodes an interrupted VACUUM removed already.
+    for (int l = 0; !n.deleted && l <= n.level; ++l) {
       const ItemPointerData* list = n.slots + LevelSlotStart(f.m, l);
       for (int k = 0; k < LevelSlotCount(f.m, l); ++k) {
         if (!ItemPointerIsValid(&list[k])) continue;

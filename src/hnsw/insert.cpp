@@ -7,7 +7,10 @@
 //     insert into an empty index holds it while it writes the entry node;
 //   - neighbour lists are rewritten optimistically: read (share lock),
 //     decide, then re-lock exclusively and write only if the list is still
-//     what was read, else start over (bounded retries).
+//     what was read, else start over (bounded retries);
+//   - an insert holds the heavyweight insert lock (kInsertLock) in share
+//     mode throughout; VACUUM takes it exclusively, holding no buffer lock,
+//     only to wait for the inserts in progress.
 // Every page change is WAL-logged with Generic WAL.
 #include "core/level.h"
 #include "hnsw/hnsw.h"
@@ -112,9 +115,9 @@ void PromoteEntry(Relation index, ItemPointer tid, int level, Buffer meta_buf_lo
   }
 }
 
-}  // namespace
 
-void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector, ItemPointer heap_tid) {
+// InsertNode's work, under the insert lock.
+void InsertNodeLocked(Relation index, const IndexFacts& facts_in, const float* vector, ItemPointer heap_tid) {
   IndexFacts f = facts_in;
   int level = core::DrawLevel(1.0 - pg_prng_double(&pg_global_prng_state), f.m, f.max_level);
   Size size = NodeTupleSize(f.dims, f.m, level);
@@ -151,7 +154,7 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
     MemoryContextSwitchTo(old);
     MemoryContextDelete(cxt);
     ReadFacts(index, &f);
-    InsertNode(index, f, vector, heap_tid);
+    InsertNodeLocked(index, f, vector, heap_tid);
     return;
   }
   for (int l = top; l >= 0; --l) {
@@ -161,7 +164,7 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
 
   FillNode(node, f, code, heap_tid, level, links, nlinks);
   ItemPointerData tid = AddNodeTuple(index, node, size);
-  LinkBackAll(index, f, &tid, code, top, links, nlinks);
+  LinkBackAll(index, f, &tid, code, top, links, nlinks, cands);
   if (level > f.entry_level) {
     Buffer meta = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
@@ -170,6 +173,17 @@ void InsertNode(Relation index, const IndexFacts& facts_in, const float* vector,
   }
   MemoryContextSwitchTo(old);
   MemoryContextDelete(cxt);
+}
+
+}  // namespace
+
+void InsertNode(Relation index, const IndexFacts& facts, const float* vector, ItemPointer heap_tid) {
+  // Held from the search for neighbours to the last link written, so that
+  // VACUUM can wait for every insert that may have chosen a node as a
+  // neighbour before VACUUM marked it deleted (see vacuum.cpp).
+  LockPage(index, kInsertLock, ShareLock);
+  InsertNodeLocked(index, facts, vector, heap_tid);
+  UnlockPage(index, kInsertLock, ShareLock);
 }
 
 bool Insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation heap,

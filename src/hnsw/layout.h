@@ -46,6 +46,10 @@ namespace vecann::hnsw {
 constexpr uint32 kMagic = 0x56414E4E;  // "VANN"
 constexpr uint32 kFormatVersion = 1;
 constexpr BlockNumber kMetaBlock = 0;
+// The page number of the heavyweight lock (LockPage: a lock tag, not a
+// buffer lock) that inserts hold in share mode while they link a node, and
+// VACUUM takes exclusively to wait for them (insert.cpp, vacuum.cpp).
+constexpr BlockNumber kInsertLock = kMetaBlock;
 
 // Page types, kept in the special space.
 constexpr uint16 kPageMeta = 0xA701;

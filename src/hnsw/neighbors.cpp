@@ -17,9 +17,25 @@ namespace {
 
 constexpr int kRelinkRetries = 8;
 
-// How many nodes a level's search may visit, in multiples of what its first
-// batch visited, while it looks for live nodes past a crowd of deleted ones.
-constexpr uint32 kLiveSearchFactor = 16;
+// How many nodes a level's search may visit, in multiples of ef_construction,
+// while it looks for live nodes past a crowd of deleted ones (an ordinary
+// search visits a few times ef_construction).
+constexpr uint32 kVisitFactor = 64;
+
+// Keeps the m nearest deleted nodes offered, nearest first.
+void AddWaypoint(LevelCandidates* c, int m, const ItemPointerData* tid, float distance) {
+  int n = c->nwaypoints;
+  if (n == m && !(distance < c->waypoint_distances[n - 1])) return;
+  int i = n < m ? n++ : n - 1;
+  while (i > 0 && distance < c->waypoint_distances[i - 1]) {
+    c->waypoints[i] = c->waypoints[i - 1];
+    c->waypoint_distances[i] = c->waypoint_distances[i - 1];
+    --i;
+  }
+  c->waypoints[i] = *tid;
+  c->waypoint_distances[i] = distance;
+  c->nwaypoints = n;
+}
 
 bool IsSelf(const ItemPointerData* tid, const ItemPointerData* self) {
   return self != nullptr && ItemPointerEquals(const_cast<ItemPointer>(tid), const_cast<ItemPointer>(self));
@@ -36,6 +52,9 @@ struct CodeArray {
 void CandidatesInit(LevelCandidates* c, int capacity) {
   c->count = 0;
   c->capacity = capacity;
+  c->nwaypoints = 0;
+  c->waypoints = nullptr;
+  c->waypoint_distances = nullptr;
   c->tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * capacity));
   c->codes = static_cast<const float**>(palloc(sizeof(float*) * capacity));
   c->cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * capacity));
@@ -60,44 +79,40 @@ bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, c
   if (!ItemPointerIsValid(&start)) return false;
   int ef = f->ef_construction;
   auto* batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * ef));
-  auto* first = static_cast<uint32*>(palloc(sizeof(uint32) * ef));
   auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * ef));
   int nentries = 1;
   entries[0] = start;
+  s.live_only = true;
   for (int l = top; l >= 0; --l) {
     LevelCandidates* c = &out[l];
     CandidatesInit(c, ef);
     SearchStartLayer(&s, l, entries, nentries);
+    s.visit_limit = s.nnodes + kVisitFactor * static_cast<uint32>(ef);
+    s.limit_reached = false;
+    int k = SearchBatch(&s, ef, batch);
+    s.visit_limit = 0;
     nentries = 0;
-    uint32 visits_at_start = s.nnodes;
-    uint32 budget = 0;
-    int nfirst = 0;
-    for (int k = SearchBatch(&s, ef, batch); k > 0; k = SearchBatch(&s, ef, batch)) {
-      for (int i = 0; i < k; ++i) {
-        const FoundNode& n = s.nodes[batch[i].id];
-        if (nentries == 0 && nfirst < ef) first[nfirst++] = batch[i].id;
-        if (n.deleted || n.level < l || IsSelf(&n.tid, self)) continue;
-        CandidatesAdd(c, &n.tid, n.vector, n.distance);
-      }
-      // The first batch's nodes, deleted ones too, start the next level.
-      if (nentries == 0) {
-        for (int i = 0; i < k; ++i) entries[nentries++] = s.nodes[batch[i].id].tid;
-        budget = kLiveSearchFactor * Max(s.nnodes - visits_at_start, static_cast<uint32>(ef));
-      }
-      if (c->count >= ef || s.nnodes - visits_at_start >= budget) break;
+    for (int i = 0; i < k; ++i) {
+      const FoundNode& n = s.nodes[batch[i].id];
+      entries[nentries++] = n.tid;
+      if (n.level >= l && !IsSelf(&n.tid, self)) CandidatesAdd(c, &n.tid, n.vector, n.distance);
     }
     if (c->count == 0) {
-      // Nothing live within reach: link to the deleted waypoints, which keep
-      // the node connected until VACUUM repairs the graph around them.
-      for (int i = 0; i < nfirst; ++i) {
-        const FoundNode& n = s.nodes[first[i]];
-        if (!n.missing && n.level >= l && !IsSelf(&n.tid, self)) CandidatesAdd(c, &n.tid, n.vector, n.distance);
+      c->waypoints = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * f->m));
+      c->waypoint_distances = static_cast<float*>(palloc(sizeof(float) * f->m));
+      // No live node within reach at this level (VACUUM marked the region
+      // deleted and has not removed it yet): the nearest deleted nodes met
+      // will link to the new node, so that searches, which pass through
+      // them, still find it. They never become its own links: those would
+      // dangle once VACUUM removes them.
+      for (uint32 id = s.layer_first; id < s.nnodes; ++id) {
+        const FoundNode& n = s.nodes[id];
+        if (n.missing || n.level < l || IsSelf(&n.tid, self)) continue;
+        AddWaypoint(c, f->m, &n.tid, n.distance);
       }
+      for (int i = 0; i < c->nwaypoints; ++i) entries[nentries++] = c->waypoints[i];
     }
-    if (nentries == 0) {
-      entries[0] = start;
-      nentries = 1;
-    }
+    if (nentries == 0) entries[nentries++] = start;
   }
   return true;
 }
@@ -146,8 +161,11 @@ bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, 
     } else {
       const float* q = CodeAsQuery(f, from_vector, from_query);
       for (int i = 0; i < n; ++i) {
-        // A neighbour vacuum removed meanwhile sorts last and is dropped.
-        bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, nullptr) < 0;
+        // A neighbour vacuum removed or marked deleted meanwhile sorts last
+        // and is dropped first.
+        NodeHeader link_header;
+        bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, &link_header) < 0 ||
+                    (link_header.flags & kNodeDeleted);
         float d = gone ? get_float4_infinity() : f.distance(q, vectors[i], n_words);
         cands[i] = core::Candidate{d, static_cast<uint32>(i)};
       }
@@ -219,12 +237,18 @@ bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, 
 }
 
 void LinkBackAll(Relation index, const IndexFacts& f, const ItemPointerData* to, const float* to_code, int top,
-                 ItemPointerData* const* links, const int* nlinks) {
+                 ItemPointerData* const* links, const int* nlinks, const LevelCandidates* found) {
   bool linked = false;
   for (int l = top; l >= 0; --l) {
     for (int i = 0; i < nlinks[l]; ++i) {
       bool in = LinkBack(index, f, &links[l][i], l, to, to_code, false);
       if (l == 0) linked |= in;
+    }
+    if (nlinks[l] == 0) {
+      for (int i = 0; i < found[l].nwaypoints; ++i) {
+        bool in = LinkBack(index, f, &found[l].waypoints[i], l, to, to_code, l == 0 && i == 0 && !linked);
+        if (l == 0) linked |= in;
+      }
     }
   }
   // Every node keeps an incoming link at level 0, from its nearest neighbour.
@@ -311,7 +335,7 @@ void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, Memor
     }
   }
   if (RewriteSlots(index, *f, tid, header.level, slots, fresh, nullptr) != RewriteResult::kGone) {
-    LinkBackAll(index, *f, tid, code, top, links, nlinks);
+    LinkBackAll(index, *f, tid, code, top, links, nlinks, cands);
   }
   MemoryContextSwitchTo(old);
 }

@@ -2,13 +2,13 @@
 // insert, VACUUM's repair and its reachability sweep share.
 //
 // FindNeighbors searches the graph for a vector, as an insert does, and
-// collects per level the live nodes it meets. It navigates through nodes
-// that VACUUM has marked deleted but not yet removed (they stay waypoints),
-// and when those crowd out the live ones (a VACUUM interrupted after marking
-// most of the index) it goes on searching the level until it has found
-// ef_construction live nodes or spent a bounded amount of work. Only if no
-// live node turns up at all does it offer the deleted ones, so that a new
-// node is never left without links while the graph exists.
+// collects per level the ef_construction nearest live nodes. It navigates
+// through nodes that VACUUM has marked deleted but not yet removed (they stay
+// waypoints) and, when those crowd out the live ones (a VACUUM interrupted
+// after marking most of the index), searches further, within a bound. A node
+// never links to a deleted node (VACUUM may remove it without repairing the
+// link, see vacuum.cpp); if no live node is within reach, the nearest
+// deleted ones are offered as waypoints that link to the new node instead.
 //
 // LinkBack adds a node to another node's list at one level, re-selecting a
 // full list with the neighbour heuristic; with `force` it makes room for the
@@ -32,6 +32,11 @@ struct LevelCandidates {
   ItemPointerData* tids;
   const float** codes;
   core::Candidate* cands;  // id = index into tids and codes
+  // When no live node was found: the nearest deleted nodes met (at most m),
+  // to link to the new node, never the other way (see FindNeighbors).
+  int nwaypoints;
+  ItemPointerData* waypoints;
+  float* waypoint_distances;
 };
 
 void CandidatesInit(LevelCandidates* c, int capacity);
@@ -54,10 +59,11 @@ int SelectLinks(const IndexFacts& facts, LevelCandidates* c, int cap, ItemPointe
 bool LinkBack(Relation index, const IndexFacts& facts, const ItemPointerData* from, int level,
               const ItemPointerData* to, const float* to_code, bool force);
 
-// Links `to` back from each of its chosen neighbours at every level, forcing
-// the nearest at level 0 to keep it when none of them did.
+// Links `to` back from each of its chosen neighbours at every level (from
+// the waypoints of `found` at a level where it has none), forcing the
+// nearest at level 0 to keep it when none of them did.
 void LinkBackAll(Relation index, const IndexFacts& facts, const ItemPointerData* to, const float* to_code, int top,
-                 ItemPointerData* const* links, const int* nlinks);
+                 ItemPointerData* const* links, const int* nlinks, const LevelCandidates* found);
 
 // Reads a whole node: its header, and copies (palloc'd) of its code and of
 // all its slots; false when there is no node at tid.

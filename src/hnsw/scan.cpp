@@ -290,6 +290,7 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     return;
   }
   SearchInit(&st->search, scan->indexRelation, &st->facts, st->query, false, st->cxt);
+  st->search.live_only = true;  // rows of deleted nodes are never returned
   ItemPointerData start = SearchDescend(&st->search, 0);
   if (!ItemPointerIsValid(&start)) {
     st->done = true;  // vacuum emptied the index meanwhile
@@ -536,7 +537,7 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
       SweepPass(scan, st);
       continue;
     }
-    if (st->batches > 0 && st->search.level0_visits >= static_cast<uint64>(max_scan_tuples)) {
+    if (st->batches > 0 && (st->search.limit_reached || st->search.level0_visits >= static_cast<uint64>(max_scan_tuples))) {
       StartSweep(st);
       continue;
     }
@@ -549,7 +550,11 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
       continue;
     }
     AddBatch(scan, st, found);
-    ++st->batches;
+    if (st->batches++ == 0) {
+      // Batches after the first stop within vecann.max_scan_tuples visits.
+      uint64 limit = st->search.nnodes - st->search.level0_visits + static_cast<uint64>(max_scan_tuples);
+      st->search.visit_limit = static_cast<uint32>(std::min<uint64>(limit, UINT32_MAX - 1));
+    }
     // A scan that goes on (a WHERE rejecting rows) holds back more each time.
     if (st->ordering == Ordering::kRerank) st->hold_back += st->ef / 2;
   }

@@ -126,6 +126,7 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
 
 // Offers a newly found node to the batch's results (or to the spill).
 void Offer(DiskSearch* s, core::Candidate c, int ef) {
+  if (s->live_only && s->nodes[c.id].deleted) return;  // a waypoint, not a result
   if (s->nresults < static_cast<uint32>(ef) || core::CandidateLess()(c, s->results[0])) {
     PushMax(s, c);
     if (s->nresults > static_cast<uint32>(ef)) {
@@ -151,6 +152,7 @@ void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* q
 
 void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries) {
   s->level = level;
+  s->layer_first = s->nnodes;
   s->nfrontier = s->nresults = s->nspill = 0;
   TidSetClear(&s->visited);
   for (int i = 0; i < nentries; ++i) {
@@ -158,7 +160,7 @@ void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, 
     uint32 id = Visit(s, &entries[i]);
     core::Candidate c{s->nodes[id].distance, id};
     PushMin(s, &s->frontier, &s->nfrontier, &s->frontier_capacity, c);
-    PushMin(s, &s->spill, &s->nspill, &s->spill_capacity, c);
+    if (!s->live_only || !s->nodes[id].deleted) PushMin(s, &s->spill, &s->nspill, &s->spill_capacity, c);
   }
 }
 
@@ -166,12 +168,16 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
   // The nearest nodes left over from earlier batches come first.
   while (s->nresults < static_cast<uint32>(ef) && s->nspill > 0) PushMax(s, PopMin(s->spill, &s->nspill));
 
-  while (s->nfrontier > 0) {
+  while (s->nfrontier > 0 && !s->limit_reached) {
     core::Candidate nearest = s->frontier[0];
     if (s->nresults >= static_cast<uint32>(ef) && core::CandidateLess()(s->results[0], nearest)) break;
     PopMin(s->frontier, &s->nfrontier);
     // Visit() may grow s->nodes: index it afresh after each call.
     for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
+      if (s->visit_limit != 0 && s->nnodes >= s->visit_limit) {
+        s->limit_reached = true;
+        break;
+      }
       ItemPointerData next = s->nodes[nearest.id].links[i];
       if (!TidSetAdd(&s->visited, &next)) continue;
       uint32 id = Visit(s, &next);
@@ -190,6 +196,9 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
 
 ItemPointerData SearchDescend(DiskSearch* s, int target) {
   core::Candidate best;
+  // The descent follows the nearest node, deleted or not.
+  bool live_only = s->live_only;
+  s->live_only = false;
   for (;;) {
     ItemPointerData current = s->facts->entry;
     int level = s->facts->entry_level;
@@ -199,7 +208,10 @@ ItemPointerData SearchDescend(DiskSearch* s, int target) {
       // the node, so the metapage names another entry now (or none, if it
       // emptied the index). Still naming the vanished node, it is corrupt.
       ReadFacts(s->index, s->facts);
-      if (!ItemPointerIsValid(&s->facts->entry)) return s->facts->entry;
+      if (!ItemPointerIsValid(&s->facts->entry)) {
+        s->live_only = live_only;
+        return s->facts->entry;
+      }
       if (ItemPointerEquals(&s->facts->entry, &current)) {
         ReportCorrupted(s->index, "metapage", "The entry point (%u,%u) is not a node.",
                         ItemPointerGetBlockNumberNoCheck(&current), ItemPointerGetOffsetNumberNoCheck(&current));
@@ -210,6 +222,7 @@ ItemPointerData SearchDescend(DiskSearch* s, int target) {
       if (level < s->facts->entry_level) SearchStartLayer(s, level, &current, 1);
       if (SearchBatch(s, 1, &best) > 0) current = s->nodes[best.id].tid;
     }
+    s->live_only = live_only;
     return current;
   }
 }

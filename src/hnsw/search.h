@@ -55,6 +55,13 @@ struct DiskSearch {
 
   TidSet visited;  // nodes met at the current level
   int level;
+  uint32 layer_first;    // the first entry of `nodes` visited at this level
+  // Results hold live nodes only: nodes VACUUM marked deleted are passed
+  // through (expanded) but never returned, so a batch has ef live nodes
+  // however many deleted ones lie between them. The descent ignores this.
+  bool live_only;
+  uint32 visit_limit;    // stop once `nnodes` reaches this (0: never)
+  bool limit_reached;
   uint64 level0_visits;  // nodes read at level 0, for vecann.max_scan_tuples
 
   core::Candidate* frontier;
@@ -76,7 +83,8 @@ void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, 
 
 // Runs (or continues) the layer search with a list of `ef`; writes up to ef
 // candidates (id = index into s->nodes) to out, nearest first; returns how many.
-// 0 means the layer holds nothing more reachable.
+// 0 means the layer holds nothing more reachable, or (limit_reached) the
+// visit limit stopped the search.
 int SearchBatch(DiskSearch* s, int ef, core::Candidate* out);
 
 // Greedy descent from the entry point down to level `target` + 1; returns the

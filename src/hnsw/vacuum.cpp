@@ -42,6 +42,7 @@ extern "C" {
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/indexfsm.h"
@@ -186,6 +187,30 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
   }
 }
 
+// Clears, under an exclusive lock, the slots of a node that name deleted nodes.
+void DropDeadLinks(VacuumState* vs, const ItemPointerData* tid) {
+  Relation index = vs->info->index;
+  const IndexFacts& f = vs->facts;
+  Buffer buf = ReadForVacuum(vs, ItemPointerGetBlockNumber(tid));
+  LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+  NodeHeader* node = FindNode(index, f, BufferGetPage(buf), tid);
+  bool dead_links = false;
+  for (int i = 0; node && i < NodeSlots(f.m, node->level); ++i) {
+    const ItemPointerData* slot = NodeSlotsPtr(node, f.dims) + i;
+    dead_links |= ItemPointerIsValid(slot) && TidSetFind(&vs->dead, slot);
+  }
+  if (dead_links) {
+    GenericXLogState* state = GenericXLogStart(index);
+    node = FindNode(index, f, GenericXLogRegisterBuffer(state, buf, 0), tid);
+    ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+    for (int i = 0; i < NodeSlots(f.m, node->level); ++i) {
+      if (ItemPointerIsValid(&slots[i]) && TidSetFind(&vs->dead, &slots[i])) ItemPointerSetInvalid(&slots[i]);
+    }
+    GenericXLogFinish(state);
+  }
+  UnlockReleaseBuffer(buf);
+}
+
 // Pass 2 for one node: rewrites its lists that link to deleted nodes.
 void RepairNode(VacuumState* vs, const ItemPointerData* tid) {
   for (int attempt = 0; attempt < kRepairRetries; ++attempt) {
@@ -209,6 +234,9 @@ void RepairNode(VacuumState* vs, const ItemPointerData* tid) {
     MemoryContextReset(vs->cxt);
     if (result != RewriteResult::kChanged) return;
   }
+  // Inserts kept changing the node: at least drop its links to deleted
+  // nodes, in place, so none dangles after pass 3.
+  DropDeadLinks(vs, tid);
 }
 
 // Pass 2: repairs every live node that links to a deleted one, and finds the
@@ -366,9 +394,11 @@ void Sweep(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
   for (int round = 0;; ++round) {
     ReadFacts(index, &f);
     FindReachable(index, f, info->strategy, &r);
-    if (r.live_nodes > 0 && (!ItemPointerIsValid(&f.entry) || !Marked(r, r.present, &f.entry))) {
-      // No entry point (or a vanished one) while live nodes exist: give the
-      // index one, then walk again.
+    if (r.live_nodes > 0 &&
+        (!ItemPointerIsValid(&f.entry) || !Marked(r, r.present, &f.entry) || r.top_level > f.entry_level)) {
+      // No entry point (or a vanished one) while live nodes exist, or a
+      // node above it (inserted while pass 2 chose a new entry point): give
+      // the index the highest live node as its entry point, and walk again.
       Buffer buf = ReadBuffer(index, kMetaBlock);
       LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
       ItemPointerData current = GetMeta(BufferGetPage(buf))->entry;
@@ -411,6 +441,13 @@ IndexBulkDeleteResult* BulkDelete(IndexVacuumInfo* info, IndexBulkDeleteResult* 
   TidSetInit(&vs.dead, 1024, false, CurrentMemoryContext);
 
   MarkDeleted(&vs, callback, callback_state);
+  // Wait for the inserts in progress: one may have chosen a node as a
+  // neighbour before pass 1 marked it, and will link to it. Once they are
+  // done, their nodes are on the pages pass 2 reads, and later inserts see
+  // the marks and never link to a marked node (neighbors.h), so no live
+  // node links to a removed one after pass 3.
+  LockPage(info->index, kInsertLock, ExclusiveLock);
+  UnlockPage(info->index, kInsertLock, ExclusiveLock);
   if (vs.dead.count > 0) {
     RepairGraph(&vs);
     RepairEntry(&vs);
