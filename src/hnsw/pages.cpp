@@ -15,32 +15,40 @@ namespace {
 // and how many blocks that index had. ReadRecentBuffer() revalidates a hint
 // with a pin and a tag check, skipping the buffer mapping table and its
 // partition lock; a stale hint just falls back to ReadBuffer(). A fixed,
-// direct-mapped table: its size does not grow with the index (128 kB of
+// direct-mapped table: its size does not grow with the index (768 kB of
 // address space, touched only where used), and nothing in it is trusted
 // without the pin and the check. Keyed by the relation's file and backend, so
-// a temporary index and a permanent one never share hints.
-constexpr uint32 kHintSlots = 16384;
+// a temporary index and a permanent one never share hints; a slot counts
+// only if it was filled for the current index (its generation), so changing
+// indexes costs nothing.
+constexpr uint32 kHintBits = 16;
+constexpr uint32 kHintSlots = 1u << kHintBits;
 
 struct RecentBuffers {
   RelFileNode node;
   BackendId backend;
-  bool valid;
+  uint32 generation;  // 0 until the first index is used
   BlockNumber nblocks;  // the index's size when last read
+  uint32 generations[kHintSlots];
   BlockNumber blocks[kHintSlots];
   Buffer buffers[kHintSlots];
 };
 RecentBuffers recent;
 
-inline uint32 HintSlot(BlockNumber block) { return (block * 2654435761u) >> (32 - 14); }
-static_assert(kHintSlots == (1u << 14), "HintSlot takes the top 14 bits");
+inline uint32 HintSlot(BlockNumber block) { return (block * 2654435761u) >> (32 - kHintBits); }
 
 void UseIndex(Relation index) {
-  if (recent.valid && RelFileNodeEquals(recent.node, index->rd_node) && recent.backend == index->rd_backend) return;
+  if (recent.generation != 0 && RelFileNodeEquals(recent.node, index->rd_node) &&
+      recent.backend == index->rd_backend) {
+    return;
+  }
   recent.node = index->rd_node;
   recent.backend = index->rd_backend;
-  recent.valid = true;
   recent.nblocks = 0;
-  for (uint32 i = 0; i < kHintSlots; ++i) recent.buffers[i] = InvalidBuffer;
+  if (++recent.generation == 0) {
+    memset(recent.generations, 0, sizeof(recent.generations));
+    recent.generation = 1;
+  }
 }
 
 }  // namespace
@@ -123,12 +131,12 @@ void CheckNodeBlock(Relation index, BlockNumber block) {
 Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy) {
   CheckNodeBlock(index, block);
   uint32 slot = HintSlot(block);
-  Buffer hint = recent.buffers[slot];
-  if (hint != InvalidBuffer && recent.blocks[slot] == block && strategy == nullptr &&
-      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, hint)) {
-    return hint;
+  if (recent.generations[slot] == recent.generation && recent.blocks[slot] == block && strategy == nullptr &&
+      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, recent.buffers[slot])) {
+    return recent.buffers[slot];
   }
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
+  recent.generations[slot] = recent.generation;
   recent.blocks[slot] = block;
   recent.buffers[slot] = buf;
   return buf;
