@@ -156,7 +156,7 @@ void CheckLinks(CheckState* st) {
         }
       }
     }
-    if (n.level > f.entry_level) {
+    if (!n.deleted && n.level > f.entry_level) {
       Problem(st, "node (%u,%u) has level %d, above the entry point's %d", ItemPointerGetBlockNumber(&n.tid),
               ItemPointerGetOffsetNumber(&n.tid), n.level, f.entry_level);
     }
