@@ -132,6 +132,11 @@ double LowerBound(const ScanState* st, float distance, float error, float code_n
   const double u = std::ldexp(1.0, -24);
   const double g = 2.0 * (st->facts.query_words + 8) * u;
   const double d = distance, err = error, norm = code_norm;
+  if (!std::isfinite(d) || !std::isfinite(err) || !std::isfinite(norm)) {
+    // The float32 distance to the code overflowed (values near FLT_MAX),
+    // while the operator sums in double then: only the trivial bound holds.
+    return st->facts.metric == Metric::kInnerProduct ? -get_float8_infinity() : 0.0;
+  }
   switch (st->facts.metric) {
     case Metric::kL2: {
       double l2 = std::sqrt(std::max(0.0, d * (1 - g))) - err;

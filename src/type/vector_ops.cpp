@@ -1,5 +1,6 @@
 // Operators and functions on `vector`: distances (through the SIMD kernels),
 // norms, element-wise arithmetic, and the comparisons behind the btree opclass.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/distance.h"
@@ -24,11 +25,38 @@ VectorPair GetPair(FunctionCallInfo fcinfo) {
   return p;
 }
 
+// The kernels sum in float32, which overflows for values beyond about
+// 1.8e19 (their squares pass FLT_MAX). Results are float8, so when a kernel
+// result is not finite the distance is summed again in double precision:
+// every finite input gets its true distance (pgvector would give inf or a
+// wrong cosine there), and an index's bounds, computed from the true value's
+// terms, never exceed what the operator returns.
+enum class Sum { kSquaredL2, kDot, kL1 };
+
+double SumInDouble(const Vector* a, const Vector* b, Sum what) {
+  double sum = 0.0;
+  for (int i = 0; i < a->dim; ++i) {
+    double x = a->x[i], y = b->x[i];
+    sum += what == Sum::kSquaredL2 ? (x - y) * (x - y) : what == Sum::kDot ? x * y : std::fabs(x - y);
+  }
+  return sum;
+}
+
+double Checked(float kernel_result, const Vector* a, const Vector* b, Sum what) {
+  return std::isfinite(kernel_result) ? static_cast<double>(kernel_result) : SumInDouble(a, b, what);
+}
+
 // Cosine distance, 1 - cos(a, b), clamped to [0, 2]. NaN when either vector
 // is all zeros: the angle is undefined (pgvector does the same; NaN sorts
 // after every number, so such rows come last in ORDER BY <=>).
 double CosineDistance(const Vector* a, const Vector* b) {
   vecann::kernels::DotNorms dn = K().dot_norms(a->x, b->x, a->dim);
+  if (!std::isfinite(dn.dot) || !std::isfinite(dn.norm_a) || !std::isfinite(dn.norm_b)) {
+    double dot = SumInDouble(a, b, Sum::kDot), na = SumInDouble(a, a, Sum::kDot), nb = SumInDouble(b, b, Sum::kDot);
+    double denom = std::sqrt(na) * std::sqrt(nb);
+    if (!(denom > 0.0)) return std::nan("");
+    return 1.0 - std::clamp(dot / denom, -1.0, 1.0);
+  }
   double denom = std::sqrt(static_cast<double>(dn.norm_a) * static_cast<double>(dn.norm_b));
   if (!(denom > 0.0)) return std::nan("");
   double similarity = static_cast<double>(dn.dot) / denom;
@@ -77,23 +105,23 @@ Datum ElementWise(FunctionCallInfo fcinfo, Arith op) {
 
 VECANN_FUNCTION(l2_distance) {
   VectorPair p = GetPair(fcinfo);
-  PG_RETURN_FLOAT8(std::sqrt(static_cast<double>(K().squared_l2(p.a->x, p.b->x, p.a->dim))));
+  PG_RETURN_FLOAT8(std::sqrt(Checked(K().squared_l2(p.a->x, p.b->x, p.a->dim), p.a, p.b, Sum::kSquaredL2)));
 }
 
 // Squared L2: the index's internal L2 ordering (same order, no square root).
 VECANN_FUNCTION(vector_l2_squared_distance) {
   VectorPair p = GetPair(fcinfo);
-  PG_RETURN_FLOAT8(static_cast<double>(K().squared_l2(p.a->x, p.b->x, p.a->dim)));
+  PG_RETURN_FLOAT8(Checked(K().squared_l2(p.a->x, p.b->x, p.a->dim), p.a, p.b, Sum::kSquaredL2));
 }
 
 VECANN_FUNCTION(inner_product) {
   VectorPair p = GetPair(fcinfo);
-  PG_RETURN_FLOAT8(static_cast<double>(K().inner_product(p.a->x, p.b->x, p.a->dim)));
+  PG_RETURN_FLOAT8(Checked(K().inner_product(p.a->x, p.b->x, p.a->dim), p.a, p.b, Sum::kDot));
 }
 
 VECANN_FUNCTION(vector_negative_inner_product) {
   VectorPair p = GetPair(fcinfo);
-  PG_RETURN_FLOAT8(static_cast<double>(K().neg_inner_product(p.a->x, p.b->x, p.a->dim)));
+  PG_RETURN_FLOAT8(-Checked(K().inner_product(p.a->x, p.b->x, p.a->dim), p.a, p.b, Sum::kDot));
 }
 
 VECANN_FUNCTION(cosine_distance) {
@@ -103,7 +131,7 @@ VECANN_FUNCTION(cosine_distance) {
 
 VECANN_FUNCTION(l1_distance) {
   VectorPair p = GetPair(fcinfo);
-  PG_RETURN_FLOAT8(static_cast<double>(K().l1(p.a->x, p.b->x, p.a->dim)));
+  PG_RETURN_FLOAT8(Checked(K().l1(p.a->x, p.b->x, p.a->dim), p.a, p.b, Sum::kL1));
 }
 
 // ---- single-vector functions ----------------------------------------------------
