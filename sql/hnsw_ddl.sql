@@ -66,6 +66,25 @@ INSERT INTO ddl_t VALUES (5, '[1,1,1]');
 SELECT nodes, table_rows, missing_rows FROM hnsw_check('ddl_l2');
 DROP INDEX ddl_conc;
 SELECT * FROM hnsw_check('ddl_t');
+-- options that cannot build are refused before CREATE INDEX CONCURRENTLY
+-- makes its catalog entry (no invalid index is left behind)
+CREATE INDEX CONCURRENTLY ddl_bad_conc ON ddl_t USING hnsw (v) WITH (m = 48);
+SELECT count(*) FROM pg_class WHERE relname = 'ddl_bad_conc';
+ALTER INDEX ddl_l2 SET (m = 40);
+-- an invalid index (a concurrent build that failed), and a partitioned index,
+-- cannot be checked; their partitions' indexes can
+CREATE TABLE ddl_dup (id int, v vector(2));
+INSERT INTO ddl_dup VALUES (1, '[1,1]'), (1, '[2,2]');
+CREATE INDEX CONCURRENTLY ddl_dup_v ON ddl_dup USING hnsw (v) WHERE 1 / (id - 1) > 0;
+SELECT indisvalid FROM pg_index WHERE indexrelid = 'ddl_dup_v'::regclass;
+SELECT * FROM hnsw_check('ddl_dup_v');
+CREATE TABLE ddl_parted (id int, v vector(2)) PARTITION BY RANGE (id);
+CREATE TABLE ddl_parted_a PARTITION OF ddl_parted DEFAULT;
+INSERT INTO ddl_parted VALUES (1, '[1,1]');
+CREATE INDEX ddl_parted_v ON ddl_parted USING hnsw (v);
+SELECT * FROM hnsw_check('ddl_parted_v');
+SELECT nodes, table_rows FROM hnsw_check('ddl_parted_a_v_idx');
+DROP TABLE ddl_dup, ddl_parted;
 
 -- a cancelled build (statement_timeout) stops and leaves no index behind
 CREATE TABLE ddl_big (v vector(64));

@@ -130,3 +130,26 @@ SELECT knn_failures('v', '<->', 12) AS i8_failures_after_churn;
 SELECT knn_failures('v', '<=>', 12) AS bit_failures_after_churn;
 DROP TABLE qt, results;
 DROP FUNCTION knn_failures(text, text, int);
+
+-- Values near the float32 range: a code's distance that overflows gives a
+-- trivial bound, never one above the true distance (which the executor
+-- would stop on with "index returned tuples in wrong order").
+SET enable_seqscan = off;
+CREATE TABLE qbig (c vector(2));
+INSERT INTO qbig SELECT ARRAY[3.4e38, sin(i)]::vector FROM generate_series(1, 5) i;
+CREATE INDEX ON qbig USING hnsw (c vector_l2_ops) WITH (quantization = 'bf16');
+SELECT round((c <-> '[3.4e38,0]')::numeric, 3) FROM qbig ORDER BY c <-> '[3.4e38,0]' LIMIT 5;
+CREATE TABLE qbig_cos (c vector(2));
+INSERT INTO qbig_cos SELECT ARRAY[sin(i), cos(i)]::vector FROM generate_series(1, 5) i;
+CREATE INDEX ON qbig_cos USING hnsw (c vector_cosine_ops) WITH (quantization = 'f16');
+SELECT round((c <=> '[1e20,0]')::numeric, 6) FROM qbig_cos ORDER BY c <=> '[1e20,0]' LIMIT 5;
+CREATE TABLE qbig_ip (c vector(2));
+INSERT INTO qbig_ip VALUES ('[3e38,1]'), ('[1,2]');
+CREATE INDEX ON qbig_ip USING hnsw (c vector_ip_ops) WITH (quantization = 'f16');
+SELECT c <#> '[1e20,0]' FROM qbig_ip ORDER BY c <#> '[1e20,0]' LIMIT 5;
+CREATE TABLE qbig_sparse (c sparsevec(2));
+INSERT INTO qbig_sparse VALUES ('{1:3e38}/2'), ('{2:1}/2');
+CREATE INDEX ON qbig_sparse USING hnsw (c sparsevec_l2_ops) WITH (quantization = 'i8');
+SELECT c <-> '{}/2' FROM qbig_sparse ORDER BY c <-> '{}/2' LIMIT 5;
+RESET enable_seqscan;
+DROP TABLE qbig, qbig_cos, qbig_ip, qbig_sparse;

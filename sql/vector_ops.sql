@@ -50,6 +50,13 @@ RESET enable_seqscan;
 SELECT DISTINCT v FROM ops_t ORDER BY v;
 DROP TABLE ops_t;
 
+-- distances of values whose float32 sums overflow are summed again in
+-- double precision: true values, never inf or a wrong cosine
+SELECT '[3e38]'::vector <-> '[-3e38]' AS l2, l2_distance('[3e38,0]', '[0,3e38]') AS l2_diag,
+       inner_product('[3e38,3e38]', '[2,2]') AS ip, '[3e38,1]'::vector <#> '[2,1]' AS neg_ip,
+       l1_distance('[3e38,3e38]', '[-3e38,0]') AS l1;
+SELECT round(cosine_distance('[1e20,0]', '[1,1]')::numeric, 6) AS cos, cosine_distance('[3e38,3e38]', '[1,1]') AS cos_same;
+
 -- every function is immutable, strict and parallel safe, but for the SIMD
 -- report (stable), the index handler and the index checker (volatile)
 SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel

@@ -20,6 +20,7 @@ extern "C" {
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -235,6 +236,11 @@ VECANN_FUNCTION(hnsw_check) {
   if (!OidIsValid(heap_oid)) {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not an index", get_rel_name(index_oid))));
   }
+  if (get_rel_relkind(index_oid) != RELKIND_INDEX) {
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("\"%s\" is a partitioned index", get_rel_name(index_oid)),
+                    errhint("Check the index of each partition.")));
+  }
   CheckPermission(heap_oid, index_oid);
   Relation heap = table_open(heap_oid, AccessShareLock);
   Relation index = index_open(index_oid, AccessShareLock);
@@ -245,6 +251,13 @@ VECANN_FUNCTION(hnsw_check) {
   if (index->rd_indam->amgettuple != GetTuple) {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+  }
+  // An index that failed to build (CREATE INDEX CONCURRENTLY) may hold no
+  // pages at all.
+  if (!index->rd_index->indisvalid) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("cannot check index \"%s\"", RelationGetRelationName(index)),
+                    errdetail("Index is not valid."), errhint("REINDEX or drop it.")));
   }
 
   // Reading the table evaluates the index's expressions and predicate: do it

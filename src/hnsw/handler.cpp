@@ -40,8 +40,15 @@ bytea* ParseOptions(Datum reloptions, bool validate) {
       {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
       {"quantization", RELOPT_TYPE_STRING, offsetof(Options, quantization)},
   };
-  return static_cast<bytea*>(
+  auto* opts = static_cast<Options*>(
       build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, lengthof(table)));
+  // Checked here as well as at build time, so that CREATE INDEX CONCURRENTLY
+  // fails before it makes a catalog entry (it would leave an invalid index).
+  if (validate && opts != nullptr && opts->ef_construction < 2 * opts->m) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ef_construction must be at least 2 * m (%d), not %d", 2 * opts->m, opts->ef_construction)));
+  }
+  return reinterpret_cast<bytea*>(opts);
 }
 
 void GetBuildParams(Relation index, int* m, int* ef_construction) {
