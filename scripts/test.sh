@@ -6,7 +6,10 @@
 #   4. TAP system tests (PostgreSQL::Test::Cluster creates its own clusters)
 #   5. client tests: Python and Node.js drivers and ORMs (test/clients/run.sh)
 #   6. libFuzzer smoke run of the text and binary parsers (vector, halfvec, sparsevec)
-# Exits non-zero when anything fails. VECANN_FUZZ_SECONDS sets the fuzz time.
+#   7. structured fuzzing of the whole SQL surface as an ordinary role (test/sqlfuzz)
+# Exits non-zero when anything fails. VECANN_FUZZ_SECONDS sets the libFuzzer
+# time per target, VECANN_SQLFUZZ_SECONDS and VECANN_SQLFUZZ_SEED the SQL
+# fuzzer's time and seed (longer runs by hand: bash test/sqlfuzz/run.sh 3600).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -93,6 +96,16 @@ fuzz_failed=$(sed -n 's/^fuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' build/fuz
 [ -n "$fuzz_passed" ] || { fuzz_passed=0; fuzz_failed=1; }
 [ "$fuzz_rc" -ne 0 ] && [ "$fuzz_failed" -eq 0 ] && fuzz_failed=1
 record fuzz "$fuzz_passed" "$fuzz_failed"
+
+echo "== SQL surface fuzzing (sqlfuzz) =="
+# test/sqlfuzz/run.sh ends with "sqlfuzz: N passed, M failed" (N calls); it
+# counts here as one test, or as its M failures.
+bash test/sqlfuzz/run.sh "${VECANN_SQLFUZZ_SECONDS:-90}" "${VECANN_SQLFUZZ_SEED:-20261201}" 2>&1 | tee build/sqlfuzz.log
+sqlfuzz_rc=${PIPESTATUS[0]}
+sqlfuzz_failed=$(sed -n 's/^sqlfuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' build/sqlfuzz.log | tail -1)
+[ -n "$sqlfuzz_failed" ] || sqlfuzz_failed=1
+[ "$sqlfuzz_rc" -ne 0 ] && [ "$sqlfuzz_failed" -eq 0 ] && sqlfuzz_failed=1
+record sqlfuzz $((sqlfuzz_failed == 0 ? 1 : 0)) "$sqlfuzz_failed"
 
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"
