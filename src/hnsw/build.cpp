@@ -61,6 +61,7 @@ void FillMeta(Page page, const IndexFacts& f) {
   meta->max_level = static_cast<uint16>(f.max_level);
   meta->key_type = static_cast<uint8>(f.key_type);
   meta->key_dims = static_cast<uint32>(f.key_dims);
+  SealMeta(meta);
   // Keep the metadata out of the "hole" that full-page images leave out.
   reinterpret_cast<PageHeader>(page)->pd_lower =
       static_cast<LocationIndex>(reinterpret_cast<char*>(meta) + sizeof(HnswMetaData) - reinterpret_cast<char*>(page));
@@ -201,6 +202,7 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
     HnswMetaData* m = GetMeta(BufferGetPage(meta));
     m->entry = tids[entry];
     m->entry_level = static_cast<int16>(g.max_level() > f.max_level ? f.max_level : g.max_level());
+    SealMeta(m);
     MarkBufferDirty(meta);
     UnlockReleaseBuffer(meta);
   }

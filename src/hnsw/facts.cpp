@@ -7,6 +7,7 @@
 #include "hnsw/pages.h"
 
 extern "C" {
+#include "port/pg_crc32c.h"
 #include "storage/bufmgr.h"
 }
 
@@ -23,6 +24,20 @@ int MaxLevelForDims(int dims, int m) {
   while (level < core::kMaxLevel && NodeFits(dims, m, level + 1)) ++level;
   return level;
 }
+
+uint32 MetaChecksum(const HnswMetaData* meta) {
+  pg_crc32c crc;
+  INIT_CRC32C(crc);
+  COMP_CRC32C(crc, meta, offsetof(HnswMetaData, checksum));
+  FIN_CRC32C(crc);
+  return crc;
+}
+
+void SealMeta(HnswMetaData* meta) {
+  if (meta->version >= 2) meta->checksum = MetaChecksum(meta);
+}
+
+bool MetaChecksumOk(const HnswMetaData* meta) { return meta->version < 2 || meta->checksum == MetaChecksum(meta); }
 
 namespace {
 
@@ -58,9 +73,13 @@ void ReadFacts(Relation index, IndexFacts* facts) {
                     errmsg("index \"%s\" is not a vecann hnsw index", RelationGetRelationName(index)),
                     errdetail("Its first block is not a vecann hnsw metapage."), errhint("REINDEX it.")));
   }
-  if (meta.version != kFormatVersion) {
-    ReportCorrupted(index, "metapage", "The on-disk format is %u; this vecann reads format %u.", meta.version,
-                    kFormatVersion);
+  if (meta.version < kOldestFormatVersion || meta.version > kFormatVersion) {
+    ReportCorrupted(index, "metapage", "The on-disk format is %u; this vecann reads formats %u to %u.", meta.version,
+                    kOldestFormatVersion, kFormatVersion);
+  }
+  if (!MetaChecksumOk(&meta)) {
+    ReportCorrupted(index, "metapage", "Its checksum is %08x, its contents give %08x.", meta.checksum,
+                    MetaChecksum(&meta));
   }
   if (meta.storage < static_cast<uint8>(kernels::CodeFormat::kF32) ||
       meta.storage > static_cast<uint8>(kernels::CodeFormat::kBit) || meta.key_type > static_cast<uint8>(KeyType::kBit)) {
@@ -79,12 +98,16 @@ void ReadFacts(Relation index, IndexFacts* facts) {
     ReportCorrupted(index, "metapage", "m = %u and ef_construction = %u are out of range.", meta.m,
                     meta.ef_construction);
   }
-  // Indexes of vector keys made before key_dims existed leave it 0 (= dims).
-  int key_dims = meta.key_dims ? static_cast<int>(Min(meta.key_dims, static_cast<uint32>(INT_MAX))) : meta.dims;
+  // Indexes of float32 vector keys made before key_dims existed leave it 0
+  // (= dims); no other index may.
+  bool legacy = meta.key_dims == 0 && key_type == KeyType::kVector && storage == kernels::CodeFormat::kF32;
+  int key_dims = legacy ? meta.dims : static_cast<int>(Min(meta.key_dims, static_cast<uint32>(INT_MAX)));
   int limit = MaxKeyDims(key_type, storage, meta.m);
-  if (key_dims < 1 || key_dims > limit || meta.dims != CodeWords(key_type, storage, key_dims)) {
-    ReportCorrupted(index, "metapage", "%d key dimensions in %u stored words do not fit this index (limit %d).",
-                    key_dims, meta.dims, limit);
+  if (key_dims < 1 || key_dims > limit || meta.dims != CodeWords(key_type, storage, key_dims) ||
+      (column.typmod > 0 && key_dims != column.typmod)) {
+    ReportCorrupted(index, "metapage",
+                    "%d key dimensions in %u stored words do not fit this index (limit %d, column of %d).", key_dims,
+                    meta.dims, limit, column.typmod);
   }
   if (meta.max_level != MaxLevelForDims(meta.dims, meta.m)) {
     ReportCorrupted(index, "metapage", "The highest level is %u, not %d.", meta.max_level,

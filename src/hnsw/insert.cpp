@@ -109,6 +109,7 @@ void PromoteEntry(Relation index, ItemPointer tid, int level, Buffer meta_buf_lo
   if (!ItemPointerIsValid(&meta->entry) || meta->entry_level < level) {
     meta->entry = *tid;
     meta->entry_level = static_cast<int16>(level);
+    SealMeta(meta);
     GenericXLogFinish(state);
   } else {
     GenericXLogAbort(state);

@@ -44,7 +44,10 @@ extern "C" {
 namespace vecann::hnsw {
 
 constexpr uint32 kMagic = 0x56414E4E;  // "VANN"
-constexpr uint32 kFormatVersion = 1;
+// Format 2 added the metapage checksum; format 1 indexes (no checksum) are
+// read as before, and keep their format.
+constexpr uint32 kFormatVersion = 2;
+constexpr uint32 kOldestFormatVersion = 1;
 constexpr BlockNumber kMetaBlock = 0;
 // The page number of the heavyweight lock (LockPage: a lock tag, not a
 // buffer lock) that inserts hold in share mode while they link a node, and
@@ -91,7 +94,14 @@ struct HnswMetaData {
   uint8 unused;
   uint32 key_dims;        // dimensions (bits for bit) of the key; 0 in older
                           // metapages, where it equals dims
+  uint32 checksum;        // CRC-32C of the fields above (format 2 on; see SealMeta)
 };
+static_assert(offsetof(HnswMetaData, checksum) == 32, "the checksum covers 32 bytes without padding");
+
+// Sets the checksum of a metapage after any change to it (format 2 on).
+void SealMeta(HnswMetaData* meta);
+// Whether a metapage's checksum matches its fields (always, for format 1).
+bool MetaChecksumOk(const HnswMetaData* meta);
 
 constexpr uint8 kNodeDeleted = 0x01;
 

@@ -126,6 +126,13 @@ bool LinksToDead(VacuumState* vs, const NodeCopy& n, int level) {
   return false;
 }
 
+// How many of a list's `cap` slots name deleted nodes.
+int CountDead(VacuumState* vs, const ItemPointerData* list, int cap) {
+  int n = 0;
+  for (int i = 0; i < cap; ++i) n += ItemPointerIsValid(&list[i]) && TidSetFind(&vs->dead, &list[i]);
+  return n;
+}
+
 // Adds a node to a repair's candidates unless it is deleted, is the repaired
 // node itself, or lacks the level; reads its code.
 void AddLinkCandidate(VacuumState* vs, const NodeCopy& n, int level, const float* q, const ItemPointerData* tid,
@@ -171,15 +178,20 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
     const ItemPointerData* list = n.slots + LevelSlotStart(f.m, l);
     auto* two_hop = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
     for (int i = 0; i < cap; ++i) {
-      if (!ItemPointerIsValid(&list[i])) continue;
-      if (!TidSetFind(&vs->dead, &list[i])) {
-        AddLinkCandidate(vs, n, l, q, &list[i], &c);
-        continue;
-      }
-      // A deleted neighbour's own neighbours: the links that ran through it
-      // (between regions, say) are found again here.
+      if (ItemPointerIsValid(&list[i]) && !TidSetFind(&vs->dead, &list[i])) AddLinkCandidate(vs, n, l, q, &list[i], &c);
+    }
+    // The deleted neighbours' own neighbours: the links that ran through
+    // them (between regions, say) are found again here. At most `cap` of
+    // them are read, in turn from each deleted neighbour, so a node that
+    // lost many neighbours costs no more than one that lost a few.
+    int two_hop_reads = 0;
+    for (int i = 0; i < cap && two_hop_reads < cap; ++i) {
+      if (!ItemPointerIsValid(&list[i]) || !TidSetFind(&vs->dead, &list[i])) continue;
       int h = ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, nullptr, two_hop, nullptr);
-      for (int j = 0; j < h && c.count < c.capacity; ++j) AddLinkCandidate(vs, n, l, q, &two_hop[j], &c);
+      int share = Max(1, cap / Max(1, CountDead(vs, list, cap)));
+      for (int j = 0; j < h && j < share && two_hop_reads < cap; ++j, ++two_hop_reads) {
+        AddLinkCandidate(vs, n, l, q, &two_hop[j], &c);
+      }
     }
     ItemPointerData* out = fresh + LevelSlotStart(f.m, l);
     int kept = SelectLinks(f, &c, cap, out);
@@ -295,6 +307,7 @@ void SetEntry(Relation index, Buffer meta_buf, const ItemPointerData* entry, int
     ItemPointerSetInvalid(&meta->entry);
     meta->entry_level = -1;
   }
+  SealMeta(meta);
   GenericXLogFinish(state);
 }
 
