@@ -151,5 +151,15 @@ CREATE TABLE qbig_sparse (c sparsevec(2));
 INSERT INTO qbig_sparse VALUES ('{1:3e38}/2'), ('{2:1}/2');
 CREATE INDEX ON qbig_sparse USING hnsw (c sparsevec_l2_ops) WITH (quantization = 'i8');
 SELECT c <-> '{}/2' FROM qbig_sparse ORDER BY c <-> '{}/2' LIMIT 5;
+-- the same with float32 storage: a distance that overflows float32 becomes
+-- a lower bound the executor rechecks (L2), or keeps its place (inner product)
+CREATE TABLE qbig_f32 (c vector(1));
+INSERT INTO qbig_f32 VALUES ('[3e38]'), ('[1e38]'), ('[-1e38]'), ('[0]');
+CREATE INDEX ON qbig_f32 USING hnsw (c vector_l2_ops);
+SELECT c, c <-> '[-3e38]' AS d FROM qbig_f32 ORDER BY c <-> '[-3e38]' LIMIT 4;
+CREATE TABLE qbig_ip_f32 (c vector(2));
+INSERT INTO qbig_ip_f32 VALUES ('[1e20,-1e20]'), ('[1e20,1e20]'), ('[1,1]'), ('[-1,-1]');
+CREATE INDEX ON qbig_ip_f32 USING hnsw (c vector_ip_ops);
+SELECT count(*) FROM (SELECT c FROM qbig_ip_f32 ORDER BY c <#> '[1e20,1e20]' LIMIT 4) s;
 RESET enable_seqscan;
-DROP TABLE qbig, qbig_cos, qbig_ip, qbig_sparse;
+DROP TABLE qbig, qbig_cos, qbig_ip, qbig_sparse, qbig_f32, qbig_ip_f32;

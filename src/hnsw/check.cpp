@@ -311,7 +311,7 @@ VECANN_FUNCTION(hnsw_check) {
   bool nulls[8] = {false, false, !reach_known, !reach_known, false, false, false, false};
   values[0] = Int64GetDatum(st.count);
   values[1] = Int64GetDatum(deleted);
-  values[2] = Int64GetDatum(reach_known ? reach.reached_nodes : 0);
+  values[2] = Int64GetDatum(reach_known ? reach.reached_live : 0);
   values[3] = Int64GetDatum(st.unreachable);
   values[4] = Int64GetDatum(st.heap_rows);
   values[5] = Int64GetDatum(st.missing_rows);

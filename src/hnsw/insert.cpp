@@ -20,6 +20,7 @@
 extern "C" {
 #include "access/generic_xlog.h"
 #include "common/pg_prng.h"
+#include "miscadmin.h"
 #include "storage/freespace.h"
 #include "utils/float.h"
 #include "storage/bufmgr.h"
@@ -67,10 +68,13 @@ ItemPointerData AddNodeTuple(Relation index, const NodeHeader* node, Size size) 
     // The free space map is only a hint: a block it names may be past the
     // end (a corrupt map: stop asking it), or not a node page.
     if (blk == kMetaBlock || blk >= nblocks) break;
+    CHECK_FOR_INTERRUPTS();
     Buffer buf = ReadBuffer(index, blk);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    bool added = NodePageKind(BufferGetPage(buf)) == PageKind::kNodes && AddToPage(index, buf, node, size, &tid);
-    Size left = PageGetFreeSpace(BufferGetPage(buf));
+    bool node_page = NodePageKind(BufferGetPage(buf)) == PageKind::kNodes;
+    bool added = node_page && AddToPage(index, buf, node, size, &tid);
+    // A page that is not a node page offers no room: the map must not name it again.
+    Size left = node_page ? PageGetFreeSpace(BufferGetPage(buf)) : 0;
     UnlockReleaseBuffer(buf);
     if (added) {
       RecordPageWithFreeSpace(index, blk, left);

@@ -79,7 +79,8 @@ bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, c
   if (!ItemPointerIsValid(&start)) return false;
   int ef = f->ef_construction;
   auto* batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * ef));
-  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * ef));
+  // A level's entries: its batch (at most ef) and, without live nodes, the waypoints (at most m).
+  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (ef + f->m)));
   int nentries = 1;
   entries[0] = start;
   s.live_only = true;

@@ -11,44 +11,32 @@ extern "C" {
 namespace vecann::hnsw {
 namespace {
 
-// Which shared buffer held each block of the index this backend read last,
-// and how many blocks that index had. ReadRecentBuffer() revalidates a hint
-// with a pin and a tag check, skipping the buffer mapping table and its
-// partition lock; a stale hint just falls back to ReadBuffer(). A fixed,
-// direct-mapped table: its size does not grow with the index (768 kB of
-// address space, touched only where used), and nothing in it is trusted
-// without the pin and the check. Keyed by the relation's file and backend, so
-// a temporary index and a permanent one never share hints; a slot counts
-// only if it was filled for the current index (its generation), so changing
-// indexes costs nothing.
-constexpr uint32 kHintBits = 16;
-constexpr uint32 kHintSlots = 1u << kHintBits;
+// Which shared buffer held each block of the index this backend read last
+// (slot: the block number modulo the table's size), and how many blocks that
+// index had. ReadRecentBuffer() revalidates a hint with a pin and a tag check
+// (relation file, fork, block), skipping the buffer mapping table and its
+// partition lock; a stale hint, one left by another index or by a block that
+// shares the slot, just falls back to ReadBuffer(). So nothing in the table
+// is trusted, and it needs no clearing when the backend moves to another
+// index. Its size is fixed (256 kB of address space, touched 4 bytes per
+// block used): indexes of up to 512 MB keep a hint for every block.
+constexpr uint32 kHintSlots = 1u << 16;
 
 struct RecentBuffers {
   RelFileNode node;
   BackendId backend;
-  uint32 generation;  // 0 until the first index is used
+  bool known;
   BlockNumber nblocks;  // the index's size when last read
-  uint32 generations[kHintSlots];
-  BlockNumber blocks[kHintSlots];
-  Buffer buffers[kHintSlots];
+  Buffer buffers[kHintSlots];  // InvalidBuffer (0) until used
 };
 RecentBuffers recent;
 
-inline uint32 HintSlot(BlockNumber block) { return (block * 2654435761u) >> (32 - kHintBits); }
-
 void UseIndex(Relation index) {
-  if (recent.generation != 0 && RelFileNodeEquals(recent.node, index->rd_node) &&
-      recent.backend == index->rd_backend) {
-    return;
-  }
+  if (recent.known && RelFileNodeEquals(recent.node, index->rd_node) && recent.backend == index->rd_backend) return;
   recent.node = index->rd_node;
   recent.backend = index->rd_backend;
+  recent.known = true;
   recent.nblocks = 0;
-  if (++recent.generation == 0) {
-    memset(recent.generations, 0, sizeof(recent.generations));
-    recent.generation = 1;
-  }
 }
 
 }  // namespace
@@ -130,20 +118,18 @@ void CheckNodeBlock(Relation index, BlockNumber block) {
 
 Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy) {
   CheckNodeBlock(index, block);
-  uint32 slot = HintSlot(block);
-  if (recent.generations[slot] == recent.generation && recent.blocks[slot] == block && strategy == nullptr &&
-      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, recent.buffers[slot])) {
-    return recent.buffers[slot];
+  Buffer* hint = &recent.buffers[block & (kHintSlots - 1)];
+  if (*hint != InvalidBuffer && strategy == nullptr && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, *hint)) {
+    return *hint;
   }
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
-  recent.generations[slot] = recent.generation;
-  recent.blocks[slot] = block;
-  recent.buffers[slot] = buf;
+  *hint = buf;
   return buf;
 }
 
 void CheckHeapTid(Relation index, const NodeHeader* node, const ItemPointerData* node_tid) {
-  if (!ItemPointerIsValid(&node->heap_tid)) {
+  // InvalidBlockNumber would make the table's ReadBuffer extend the table.
+  if (!ItemPointerIsValid(&node->heap_tid) || ItemPointerGetBlockNumberNoCheck(&node->heap_tid) == InvalidBlockNumber) {
     ReportCorrupted(index, "node", "Node (%u,%u) names no table row.", ItemPointerGetBlockNumberNoCheck(node_tid),
                     ItemPointerGetOffsetNumberNoCheck(node_tid));
   }

@@ -61,7 +61,8 @@ void CheckNodeBlock(Relation index, BlockNumber block);
 // that is still right (see pages.cpp).
 Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy = nullptr);
 
-// Errors unless a node's heap TID can name a row (offset >= 1).
+// Errors unless a node's heap TID can name a row (offset >= 1, a block
+// number other than InvalidBlockNumber).
 void CheckHeapTid(Relation index, const NodeHeader* node, const ItemPointerData* node_tid);
 
 }  // namespace vecann::hnsw

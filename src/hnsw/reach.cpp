@@ -99,41 +99,67 @@ void FindReachable(Relation index, const IndexFacts& f, BufferAccessStrategy str
     GrowMap(&r->reached, 0, 64);
   }
 
-  // The walk from the entry point, over nodes the first pass saw.
+  // The walk from the entry point, over nodes the first pass saw, as a
+  // search may move: along a level's links at that level, or down a level
+  // at the node it is on, never up. reached[bit] is the highest level a node
+  // was reached at (-1: not), expanded[bit] the highest whose links were
+  // followed; a node is queued again when it is reached at a higher level,
+  // so at most max_level + 1 times.
   if (!ItemPointerIsValid(&f.entry) || !Marked(*r, r->present, &f.entry)) {
     r->unreachable = r->live_nodes;
     return;
   }
-  auto* queue = static_cast<ItemPointerData*>(
-      palloc_extended(sizeof(ItemPointerData) * (r->nodes > 0 ? r->nodes : 1), MCXT_ALLOC_HUGE));
+  uint32 nbits = r->first_bit[r->nblocks];
+  auto* reached = static_cast<int8*>(palloc_extended(Max(nbits, 1u), MCXT_ALLOC_HUGE));
+  auto* expanded = static_cast<int8*>(palloc_extended(Max(nbits, 1u), MCXT_ALLOC_HUGE));
+  memset(reached, -1, nbits);
+  memset(expanded, -1, nbits);
+  size_t queue_capacity = static_cast<size_t>(Max(r->nodes, static_cast<int64>(64)));
+  auto* queue = static_cast<ItemPointerData*>(palloc_extended(sizeof(ItemPointerData) * queue_capacity, MCXT_ALLOC_HUGE));
   auto* slots = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * NodeSlots(f.m, f.max_level)));
-  int64 head = 0, tail = 0;
-  Mark(*r, r->reached, &f.entry);
+  size_t head = 0, tail = 0;
+  uint32 bit;
+  BitOf(*r, &f.entry, &bit);
+  reached[bit] = static_cast<int8>(f.entry_level);
   queue[tail++] = f.entry;
   while (head < tail) {
     ItemPointerData tid = queue[head++];
     if (head % 256 == 0) vacuum_delay_point();
+    BitOf(*r, &tid, &bit);
+    int hi = reached[bit], lo = expanded[bit];
+    if (hi <= lo) continue;
+    expanded[bit] = static_cast<int8>(hi);
     Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(&tid), strategy);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     const NodeHeader* node = FindNode(index, f, BufferGetPage(buf), &tid);
-    int nslots = 0;
-    if (node) {
-      nslots = NodeSlots(f.m, node->level);
-      memcpy(slots, NodeSlotsPtr(node, f.dims), sizeof(ItemPointerData) * nslots);
-    }
+    int top = node ? Min(hi, static_cast<int>(node->level)) : -1;
+    if (top >= 0) memcpy(slots, NodeSlotsPtr(node, f.dims), sizeof(ItemPointerData) * NodeSlots(f.m, top));
     UnlockReleaseBuffer(buf);
-    for (int i = 0; i < nslots; ++i) {
-      if (!ItemPointerIsValid(&slots[i]) || !Marked(*r, r->present, &slots[i]) || Marked(*r, r->reached, &slots[i])) {
-        continue;
+    for (int l = lo + 1; l <= top; ++l) {
+      const ItemPointerData* list = slots + LevelSlotStart(f.m, l);
+      for (int i = 0; i < LevelSlotCount(f.m, l); ++i) {
+        uint32 target;
+        if (!ItemPointerIsValid(&list[i]) || !Marked(*r, r->present, &list[i])) continue;
+        BitOf(*r, &list[i], &target);
+        if (reached[target] >= l) continue;
+        reached[target] = static_cast<int8>(l);
+        if (tail == queue_capacity) {
+          queue_capacity *= 2;
+          queue = static_cast<ItemPointerData*>(repalloc_huge(queue, sizeof(ItemPointerData) * queue_capacity));
+        }
+        queue[tail++] = list[i];
       }
-      Mark(*r, r->reached, &slots[i]);
-      queue[tail++] = slots[i];
     }
   }
-  r->reached_nodes = tail;
+  for (uint32 b = 0; b < nbits; ++b) {
+    if (reached[b] >= 0) r->reached[b / 64] |= 1ULL << (b % 64);
+  }
   ForEachUnreachable(*r, [r](const ItemPointerData*) { ++r->unreachable; });
+  r->reached_live = r->live_nodes - r->unreachable;
   pfree(queue);
   pfree(slots);
+  pfree(reached);
+  pfree(expanded);
 }
 
 }  // namespace vecann::hnsw

@@ -1,8 +1,9 @@
 // Which nodes of an index a search can reach: a pass over all node pages
 // notes every node (and which are live), then a breadth-first walk from the
-// entry point over the links of every level marks what it reaches (a search
-// descends through the upper levels, so a node is reachable when some path of
-// links at any levels leads to it; deleted nodes still present are waypoints).
+// entry point marks what it reaches, moving as a search does: along a
+// level's links at that level, or down a level, never up (so a node linked
+// to only at level 1, from a node reached at level 0 only, is not reached;
+// deleted nodes still present are waypoints).
 // Used by VACUUM, which re-links the live nodes found unreachable, and by
 // hnsw_check, which reports them.
 //
@@ -25,7 +26,7 @@ struct Reachability {
   uint64* reached;    // ... and the walk from the entry point got there
   int64 nodes;
   int64 live_nodes;
-  int64 reached_nodes;  // nodes reached (deleted ones included)
+  int64 reached_live;   // live nodes reached
   int64 unreachable;    // live nodes not reached
   ItemPointerData top;  // a live node of the highest level, invalid if none
   int top_level;

@@ -36,6 +36,7 @@
 // Rows whose vector is NULL (and zero vectors under cosine) are not in the
 // index, so an index scan never returns them.
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 
 #include "hnsw/hnsw.h"
@@ -68,6 +69,7 @@ struct BatchRow {
   ItemPointerData heap_tid;
   ItemPointerData node_tid;
   uint32 rank;  // position by code distance (the sweep: by node), to break ties
+  bool recheck;  // the key is only a lower bound (always so for kLowerBound)
 };
 
 // Reads rows' full-precision keys from the table for Ordering::kRerank.
@@ -224,18 +226,39 @@ bool TrueDistance(IndexScanDesc scan, ScanState* st, ItemPointer heap_tid, doubl
   return ok;
 }
 
+void CheckRowInTable(IndexScanDesc scan, ScanState* st, const ItemPointerData* heap_tid);
+
 // The key a row is ordered by (see Ordering), from its code's internal
 // distance, error and norm; false when the row is not visible (kRerank).
 bool RowKey(IndexScanDesc scan, ScanState* st, float distance, float error, float code_norm, BatchRow* row) {
+  row->recheck = st->ordering == Ordering::kLowerBound;
   switch (st->ordering) {
     case Ordering::kExact:
+      if (!std::isfinite(distance)) {
+        // The float32 distance overflowed (values near FLT_MAX), while the
+        // operator then sums in double: hand the executor a lower bound to
+        // recheck. A float sum of non-negative terms overflows only past
+        // FLT_MAX (less rounding), which bounds L2 and L1; for the others no
+        // bound is known.
+        const double below = 1.0 - 2.0 * (st->facts.query_words + 8) * std::ldexp(1.0, -24);
+        row->recheck = true;
+        row->key = st->facts.metric == Metric::kL2   ? std::sqrt(FLT_MAX * below)
+                   : st->facts.metric == Metric::kL1 ? FLT_MAX * below
+                                                     : -get_float8_infinity();
+        return true;
+      }
       row->key = OperatorDistance(st->facts.metric, distance);
       return true;
     case Ordering::kLowerBound:
       row->key = LowerBound(st, distance, error, code_norm);
       return true;
     case Ordering::kRerank:
-      return TrueDistance(scan, st, &row->heap_tid, &row->key);
+      // The row is read from the table: its TID must lie inside it.
+      CheckRowInTable(scan, st, &row->heap_tid);
+      if (!TrueDistance(scan, st, &row->heap_tid, &row->key)) return false;
+      // NaN sorts after every number, as in ORDER BY (and keys stay totally ordered).
+      if (std::isnan(row->key)) row->key = get_float8_infinity();
+      return true;
   }
   return false;
 }
@@ -268,12 +291,29 @@ void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
   st->batch_pos = 0;
 }
 
+void StartSweep(ScanState* st);
+
+// What one visited node costs a scan's graph search in memory: its entry in
+// the found-node table, its links, and its share of the visited set and heaps.
+size_t BytesPerVisit(const IndexFacts& f) {
+  return sizeof(FoundNode) + MAXALIGN(sizeof(ItemPointerData) * LevelSlotCount(f.m, 0)) + 6 * sizeof(uint64);
+}
+
+// The most nodes (counting the descent) the graph search may have visited
+// before the scan turns to the sweep: within max(2 * work_mem, 8 MB) of
+// memory, whatever vecann.max_scan_tuples says; past the first batch also
+// within vecann.max_scan_tuples visits at level 0.
+uint32 VisitLimit(const ScanState* st, bool past_first_batch) {
+  const DiskSearch& s = st->search;
+  size_t memory = std::max<size_t>(2 * static_cast<size_t>(work_mem) * 1024, 8 * 1024 * 1024);
+  uint64 visits = memory / BytesPerVisit(st->facts);
+  if (past_first_batch) visits = std::min<uint64>(visits, static_cast<uint64>(max_scan_tuples));
+  uint64 limit = s.nnodes - s.level0_visits + visits;
+  return static_cast<uint32>(std::min<uint64>(limit, UINT32_MAX - 1));
+}
+
 void StartSearch(IndexScanDesc scan, ScanState* st) {
   ReadFacts(scan->indexRelation, &st->facts);
-  if (!ItemPointerIsValid(&st->facts.entry)) {
-    st->done = true;
-    return;
-  }
   if (st->query_is_null) {
     st->seq_block = kMetaBlock + 1;
     st->seq_offset = FirstOffsetNumber;
@@ -294,14 +334,6 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     st->seq_offset = FirstOffsetNumber;
     return;
   }
-  SearchInit(&st->search, scan->indexRelation, &st->facts, st->query, false, st->cxt);
-  st->search.live_only = true;  // rows of deleted nodes are never returned
-  ItemPointerData start = SearchDescend(&st->search, 0);
-  if (!ItemPointerIsValid(&start)) {
-    st->done = true;  // vacuum emptied the index meanwhile
-    return;
-  }
-  SearchStartLayer(&st->search, 0, &start, 1);
   st->ef = ef_search;
   st->ordering = Ordering::kExact;
   // A bit index scanned without a table (no heapRelation) falls back to its
@@ -324,6 +356,23 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   TidSetInit(&st->last_key_nodes, 16, false, st->cxt);
   st->sweep_limit = static_cast<int>(std::min<size_t>(
       std::max<size_t>(1024, static_cast<size_t>(work_mem) * 1024 / sizeof(BatchRow)), MaxAllocSize / sizeof(BatchRow)));
+
+  // No entry point: the index is empty, or VACUUM found no live node while
+  // rows were being inserted (until the next insert or VACUUM gives it one).
+  // Either way the sweep finds every row there is.
+  if (!ItemPointerIsValid(&st->facts.entry)) {
+    StartSweep(st);
+    return;
+  }
+  SearchInit(&st->search, scan->indexRelation, &st->facts, st->query, false, st->cxt);
+  st->search.live_only = true;  // rows of deleted nodes are never returned
+  ItemPointerData start = SearchDescend(&st->search, 0);
+  if (!ItemPointerIsValid(&start)) {
+    StartSweep(st);  // vacuum emptied the index meanwhile
+    return;
+  }
+  SearchStartLayer(&st->search, 0, &start, 1);
+  st->search.visit_limit = VisitLimit(st, false);
 }
 
 // The sweep. The graph search ends when it has visited
@@ -440,7 +489,7 @@ void ReturnRow(IndexScanDesc scan, ScanState* st) {
   scan->xs_heaptid = row.heap_tid;
   scan->xs_orderbyvals[0] = Float8GetDatum(row.key);
   scan->xs_orderbynulls[0] = false;
-  scan->xs_recheckorderby = st->ordering == Ordering::kLowerBound;
+  scan->xs_recheckorderby = row.recheck;
 }
 
 // Next row of a NULL-query scan: every live node in physical order.
@@ -542,7 +591,7 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
       SweepPass(scan, st);
       continue;
     }
-    if (st->batches > 0 && (st->search.limit_reached || st->search.level0_visits >= static_cast<uint64>(max_scan_tuples))) {
+    if (st->batches > 0 && st->search.limit_reached) {
       StartSweep(st);
       continue;
     }
@@ -555,11 +604,7 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
       continue;
     }
     AddBatch(scan, st, found);
-    if (st->batches++ == 0) {
-      // Batches after the first stop within vecann.max_scan_tuples visits.
-      uint64 limit = st->search.nnodes - st->search.level0_visits + static_cast<uint64>(max_scan_tuples);
-      st->search.visit_limit = static_cast<uint32>(std::min<uint64>(limit, UINT32_MAX - 1));
-    }
+    if (st->batches++ == 0) st->search.visit_limit = VisitLimit(st, true);
     // A scan that goes on (a WHERE rejecting rows) holds back more each time.
     if (st->ordering == Ordering::kRerank) st->hold_back += st->ef / 2;
   }

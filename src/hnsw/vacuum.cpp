@@ -150,6 +150,16 @@ void AddLinkCandidate(VacuumState* vs, const NodeCopy& n, int level, const float
   CandidatesAdd(c, tid, v, f.distance(q, v, static_cast<size_t>(f.query_words)));
 }
 
+// Clears the slots of levels from..to of `fresh` (a node's slots) that name deleted nodes.
+void DropDeadLinksIn(VacuumState* vs, ItemPointerData* fresh, int from, int to) {
+  for (int l = from; l <= to; ++l) {
+    ItemPointerData* list = fresh + LevelSlotStart(vs->facts.m, l);
+    for (int i = 0; i < LevelSlotCount(vs->facts.m, l); ++i) {
+      if (ItemPointerIsValid(&list[i]) && TidSetFind(&vs->dead, &list[i])) ItemPointerSetInvalid(&list[i]);
+    }
+  }
+}
+
 // New lists for `n` at the levels that link to deleted nodes, into `fresh`
 // (all of n's slots). Like an insert, it searches the graph for n's own
 // vector from the entry point (FindNeighbors) and re-selects, with the
@@ -161,9 +171,17 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
   Relation index = vs->info->index;
   auto* query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
   const float* q = CodeAsQuery(f, n.vector, query);
-  int top = n.level < f.entry_level ? n.level : f.entry_level;
+  // Levels no search from the entry point reaches (above its level, or all
+  // of them when the index has no entry point) just lose their links to
+  // deleted nodes, which pass 3 removes.
+  int top = ItemPointerIsValid(&f.entry) ? Min(n.level, f.entry_level) : -1;
+  DropDeadLinksIn(vs, fresh, top + 1, n.level);
+  if (top < 0) return;
   auto* found = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
-  if (!FindNeighbors(index, &f, q, top, &n.tid, found, vs->cxt)) return;
+  if (!FindNeighbors(index, &f, q, top, &n.tid, found, vs->cxt)) {
+    DropDeadLinksIn(vs, fresh, 0, top);
+    return;
+  }
   int most = f.ef_construction + 4 * LevelSlotCount(f.m, 0);
   for (int l = top; l >= 0; --l) {
     if (!LinksToDead(vs, n, l)) continue;
@@ -311,49 +329,18 @@ void SetEntry(Relation index, Buffer meta_buf, const ItemPointerData* entry, int
   GenericXLogFinish(state);
 }
 
-// A live node of the highest level, read page by page (the metapage's buffer
-// is locked: node pages may be locked after it); false if there is none.
-bool FindLiveTop(VacuumState* vs, ItemPointerData* top, int* top_level) {
-  Relation index = vs->info->index;
-  *top_level = -1;
-  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-  for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
-    CHECK_FOR_INTERRUPTS();
-    Buffer buf = ReadForVacuum(vs, blk);
-    LockBuffer(buf, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buf);
-    if (CheckNodePage(index, page, blk)) {
-      for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
-        const NodeHeader* node = NodeAt(index, vs->facts, page, blk, off);
-        if (!node || (node->flags & kNodeDeleted) || node->level <= *top_level) continue;
-        *top_level = node->level;
-        ItemPointerSet(top, blk, off);
-      }
-    }
-    UnlockReleaseBuffer(buf);
-  }
-  return *top_level >= 0;
-}
-
-// Moves the entry point off a deleted node. Only when no live node is left,
-// counting those inserted while VACUUM ran (looked for with the metapage
-// locked, so no insert can become the entry meanwhile), does the index
-// become empty.
+// Moves the entry point off a deleted node, to the node pass 2 chose; with
+// no live node seen, the index gets no entry point. Rows inserted meanwhile
+// on pages pass 2 had passed are then not lost: scans of an index without an
+// entry point read all of it (the sweep, scan.cpp), the next insert becomes
+// the entry point, and amvacuumcleanup links every live node to it.
 void RepairEntry(VacuumState* vs) {
   Relation index = vs->info->index;
   Buffer buf = ReadBuffer(index, kMetaBlock);
   LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
   HnswMetaData* meta = GetMeta(BufferGetPage(buf));
   if (ItemPointerIsValid(&meta->entry) && TidSetFind(&vs->dead, &meta->entry)) {
-    ItemPointerData top;
-    int top_level;
-    if (vs->top_level >= 0) {
-      SetEntry(index, buf, &vs->top, vs->top_level);
-    } else if (FindLiveTop(vs, &top, &top_level)) {
-      SetEntry(index, buf, &top, top_level);
-    } else {
-      SetEntry(index, buf, nullptr, -1);
-    }
+    SetEntry(index, buf, vs->top_level >= 0 ? &vs->top : nullptr, vs->top_level);
   }
   UnlockReleaseBuffer(buf);
 }
@@ -400,7 +387,9 @@ void RemoveDeleted(VacuumState* vs) {
 void Sweep(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
   Relation index = info->index;
   MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "vecann hnsw sweep", ALLOCSET_DEFAULT_SIZES);
-  MemoryContext relink_cxt = AllocSetContextCreate(cxt, "vecann hnsw relink", ALLOCSET_DEFAULT_SIZES);
+  // A sibling, not a child: resetting `cxt` between rounds deletes its children.
+  MemoryContext relink_cxt =
+      AllocSetContextCreate(CurrentMemoryContext, "vecann hnsw relink", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(cxt);
   IndexFacts f;
   Reachability r;
@@ -437,6 +426,7 @@ void Sweep(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
   stats->pages_free = r.pages_without_live;
   MemoryContextSwitchTo(old);
   MemoryContextDelete(cxt);
+  MemoryContextDelete(relink_cxt);
 }
 
 }  // namespace
