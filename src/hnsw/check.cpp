@@ -173,10 +173,18 @@ void CheckEntryLevel(CheckState* st) {
   }
 }
 
+// The table rows live nodes name; two live nodes naming one row is a
+// problem (a node VACUUM failed to remove would name whatever row later
+// takes its line pointer).
 void CollectLiveRows(CheckState* st) {
   TidSetInit(&st->live_rows, st->count, false, CurrentMemoryContext);
   for (uint32 i = 0; i < st->count; ++i) {
-    if (!st->nodes[i].deleted) TidSetAdd(&st->live_rows, &st->nodes[i].heap_tid);
+    const CheckNode& n = st->nodes[i];
+    if (!n.deleted && !TidSetAdd(&st->live_rows, &n.heap_tid)) {
+      Problem(st, "node (%u,%u) names table row (%u,%u), as another live node does", ItemPointerGetBlockNumber(&n.tid),
+              ItemPointerGetOffsetNumber(&n.tid), ItemPointerGetBlockNumberNoCheck(&n.heap_tid),
+              ItemPointerGetOffsetNumberNoCheck(&n.heap_tid));
+    }
   }
 }
 
