@@ -4,13 +4,17 @@
 // a candidate list of vecann.ef_search; when the query wants more rows (a
 // LIMIT above ef_search, or a WHERE clause that rejects rows), the search goes
 // on from where it stopped, one more batch of ef_search at a time, until
-// vecann.max_scan_tuples nodes have been visited.
+// vecann.max_scan_tuples nodes have been visited (or its memory bound, see
+// VisitLimit); then the sweep (SweepPass) reads the rest of the index in key
+// order, so a scan never ends while the index holds rows it has not offered.
+// Deleted nodes are passed through but never returned (DiskSearch.live_only).
 //
 // Each batch is ordered by a key and returned in that order; a row whose key
 // is below one already returned (a later batch can find a closer node) is
 // skipped, as an approximate search may miss any row, never returned out of
 // order. The key depends on how the index stores vectors:
-//   f32        the exact distance (the code is the vector).
+//   f32        the exact distance (the code is the vector); where the float32
+//              sum overflowed, a lower bound the executor rechecks (RowKey).
 //   f16, bf16, a lower bound of the true distance, from the distance to the
 //   i8         code's reconstruction, the reconstruction error kept in the
 //              code and a margin for float rounding (LowerBound below); the
