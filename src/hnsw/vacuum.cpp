@@ -182,7 +182,7 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
     DropDeadLinksIn(vs, fresh, 0, top);
     return;
   }
-  int most = f.ef_construction + 4 * LevelSlotCount(f.m, 0);
+  int most = f.ef_construction + 5 * LevelSlotCount(f.m, 0);  // found, live links, two-hop
   for (int l = top; l >= 0; --l) {
     if (!LinksToDead(vs, n, l)) continue;
     LevelCandidates c;
@@ -199,15 +199,15 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
       if (ItemPointerIsValid(&list[i]) && !TidSetFind(&vs->dead, &list[i])) AddLinkCandidate(vs, n, l, q, &list[i], &c);
     }
     // The deleted neighbours' own neighbours: the links that ran through
-    // them (between regions, say) are found again here. At most `cap` of
-    // them are read, in turn from each deleted neighbour, so a node that
-    // lost many neighbours costs no more than one that lost a few.
-    int two_hop_reads = 0;
-    for (int i = 0; i < cap && two_hop_reads < cap; ++i) {
+    // them (between regions, say) are found again here. At most 4 * cap of
+    // them are read, an equal share from each deleted neighbour, so a node
+    // that lost many neighbours costs no more than one that lost a few.
+    int budget = 4 * cap, two_hop_reads = 0;
+    int share = Max(1, budget / Max(1, CountDead(vs, list, cap)));
+    for (int i = 0; i < cap && two_hop_reads < budget; ++i) {
       if (!ItemPointerIsValid(&list[i]) || !TidSetFind(&vs->dead, &list[i])) continue;
       int h = ReadNode(index, f, const_cast<ItemPointer>(&list[i]), l, nullptr, two_hop, nullptr);
-      int share = Max(1, cap / Max(1, CountDead(vs, list, cap)));
-      for (int j = 0; j < h && j < share && two_hop_reads < cap; ++j, ++two_hop_reads) {
+      for (int j = 0; j < h && j < share && two_hop_reads < budget; ++j, ++two_hop_reads) {
         AddLinkCandidate(vs, n, l, q, &two_hop[j], &c);
       }
     }
