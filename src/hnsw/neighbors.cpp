@@ -179,10 +179,18 @@ bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, 
       for (size_t i = 0; i < kept; ++i) stays[chosen[i].id] = true;
       if (!stays[n]) {
         if (!force) return false;
-        // Make room anyway: the new node takes the farthest neighbour's slot.
-        uint32 farthest = cands[n].id == static_cast<uint32>(n) ? cands[n - 1].id : cands[n].id;
-        for (int i = 0; i < n; ++i) stays[i] = true;
-        stays[farthest] = false;
+        // Make room anyway: select again with the new node taken first, so
+        // the heuristic drops the neighbour it can spare best (a link that a
+        // kept one shadows), not the farthest one (often a link between
+        // clusters that searches need).
+        int pos = 0;
+        while (cands[pos].id != static_cast<uint32>(n)) ++pos;
+        core::Candidate first = cands[pos];
+        memmove(cands + 1, cands, sizeof(core::Candidate) * pos);
+        cands[0] = first;
+        kept = core::SelectNeighbors(cands, n + 1, pair, cap, chosen);
+        memset(stays, 0, sizeof(bool) * (n + 1));
+        for (size_t i = 0; i < kept; ++i) stays[chosen[i].id] = true;
       }
       // Keep the surviving links in their slots and put the new node where a
       // dropped one was: the page changes by a few bytes, and so does its WAL.
