@@ -75,14 +75,14 @@ bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, c
                    LevelCandidates* out, MemoryContext cxt) {
   DiskSearch s;
   SearchInit(&s, index, f, query, true, cxt);
-  ItemPointerData start = SearchDescend(&s, top);
-  if (!ItemPointerIsValid(&start)) return false;
   int ef = f->ef_construction;
   auto* batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * ef));
-  // A level's entries: its batch (at most ef) and, without live nodes, the waypoints (at most m).
-  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (ef + f->m)));
-  int nentries = 1;
-  entries[0] = start;
+  // A level's entries: the descent's (at most kDescentBeam), then its batch
+  // (at most ef) and, without live nodes, the waypoints (at most m).
+  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (Max(ef, kDescentBeam) + f->m)));
+  int nentries = SearchDescend(&s, top, entries);
+  if (nentries == 0) return false;
+  ItemPointerData start = entries[0];
   s.live_only = true;
   for (int l = top; l >= 0; --l) {
     LevelCandidates* c = &out[l];

@@ -370,12 +370,13 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   }
   SearchInit(&st->search, scan->indexRelation, &st->facts, st->query, false, st->cxt);
   st->search.live_only = true;  // rows of deleted nodes are never returned
-  ItemPointerData start = SearchDescend(&st->search, 0);
-  if (!ItemPointerIsValid(&start)) {
+  ItemPointerData starts[kDescentBeam];
+  int nstarts = SearchDescend(&st->search, 0, starts);
+  if (nstarts == 0) {
     StartSweep(st);  // vacuum emptied the index meanwhile
     return;
   }
-  SearchStartLayer(&st->search, 0, &start, 1);
+  SearchStartLayer(&st->search, 0, starts, nstarts);
   st->search.visit_limit = VisitLimit(st, false);
 }
 

@@ -194,15 +194,16 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
   return n;
 }
 
-ItemPointerData SearchDescend(DiskSearch* s, int target) {
-  core::Candidate best;
-  // The descent follows the nearest node, deleted or not.
+int SearchDescend(DiskSearch* s, int target, ItemPointerData* entries) {
+  core::Candidate beam[kDescentBeam];
+  // The descent follows the nearest nodes, deleted or not.
   bool live_only = s->live_only;
   s->live_only = false;
   for (;;) {
-    ItemPointerData current = s->facts->entry;
+    entries[0] = s->facts->entry;
+    int nentries = 1;
     int level = s->facts->entry_level;
-    SearchStartLayer(s, level, &current, 1);
+    SearchStartLayer(s, level, entries, 1);
     if (s->nodes[s->nnodes - 1].missing) {
       // VACUUM moves the entry point off a deleted node before it removes
       // the node, so the metapage names another entry now (or none, if it
@@ -210,20 +211,24 @@ ItemPointerData SearchDescend(DiskSearch* s, int target) {
       ReadFacts(s->index, s->facts);
       if (!ItemPointerIsValid(&s->facts->entry)) {
         s->live_only = live_only;
-        return s->facts->entry;
+        entries[0] = s->facts->entry;
+        return 0;
       }
-      if (ItemPointerEquals(&s->facts->entry, &current)) {
+      if (ItemPointerEquals(&s->facts->entry, &entries[0])) {
         ReportCorrupted(s->index, "metapage", "The entry point (%u,%u) is not a node.",
-                        ItemPointerGetBlockNumberNoCheck(&current), ItemPointerGetOffsetNumberNoCheck(&current));
+                        ItemPointerGetBlockNumberNoCheck(&entries[0]), ItemPointerGetOffsetNumberNoCheck(&entries[0]));
       }
       continue;
     }
     for (; level > target; --level) {
-      if (level < s->facts->entry_level) SearchStartLayer(s, level, &current, 1);
-      if (SearchBatch(s, 1, &best) > 0) current = s->nodes[best.id].tid;
+      if (level < s->facts->entry_level) SearchStartLayer(s, level, entries, nentries);
+      int k = SearchBatch(s, kDescentBeam, beam);
+      if (k == 0) continue;  // keep the entries: nothing nearer at this level
+      for (int i = 0; i < k; ++i) entries[i] = s->nodes[beam[i].id].tid;
+      nentries = k;
     }
     s->live_only = live_only;
-    return current;
+    return nentries;
   }
 }
 

@@ -87,11 +87,19 @@ void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, 
 // visit limit stopped the search.
 int SearchBatch(DiskSearch* s, int ef, core::Candidate* out);
 
-// Greedy descent from the entry point down to level `target` + 1; returns the
-// node to start level `target` from (invalid if the index became empty). The
-// index must not have been empty when the facts were read. An entry point
-// that VACUUM removed meanwhile is followed to its successor.
-ItemPointerData SearchDescend(DiskSearch* s, int target);
+// The descent from the entry point to level `target` + 1 keeps the nearest
+// kDescentBeam nodes of each level (not only the nearest one: on clustered
+// data a single greedy path through a sparse upper level is often trapped
+// in the wrong cluster, more so after VACUUM thinned it) and starts the next
+// level from all of them.
+constexpr int kDescentBeam = 4;
+
+// Descends from the entry point down to level `target` + 1 and writes the
+// nodes to start level `target` from to `entries` (room for kDescentBeam),
+// nearest first; returns how many, 0 if the index became empty. The index
+// must not have been empty when the facts were read. An entry point that
+// VACUUM removed meanwhile is followed to its successor.
+int SearchDescend(DiskSearch* s, int target, ItemPointerData* entries);
 
 // Reads one node's vector code and its neighbours at `level` (copies; share lock).
 // `links` must hold LevelSlotCount(m, level) entries; returns the link count,
