@@ -58,7 +58,8 @@
 #     `SELECT id FROM t ORDER BY v <op> row.v LIMIT k` through the index
 #     (enable_seqscan = off, vecann.ef_search = 100; EXPLAIN checked once per
 #     index), k = the number of rows with exactly that vector: at least 99 % of
-#     the sampled rows are among the returned rows.
+#     the sampled rows are among the returned rows (on small tables, misses
+#     up to the unreachable nodes hnsw_check counts, at least one).
 # Would catch: an insert that, while many nodes are flagged deleted (VACUUM
 # between its passes, or cancelled after pass 1, as autovacuum routinely is),
 # keeps only live candidates and ends with few or no links; a vacuum that
@@ -228,10 +229,14 @@ sub check_step {
     ok($c->{unreachable} <= 0.005 * $c->{live} || $c->{unreachable} <= 2,
       "$what: at most 0.5% of live nodes (or 2) unreachable ($c->{unreachable} of $c->{live})");
   }
-  # At least 99%, and below 100 rows one miss is allowed: many exact copies
-  # of one vector (inserted on purpose) can leave one of them unfindable
-  # until the next VACUUM re-links it (README, "Not yet").
-  ok($found >= 0.99 * $n || $found >= $n - 1, "$what: self-queries find >= 99% of rows ($found of $n)")
+  # At least 99%; below 100 rows, as many misses as hnsw_check counts
+  # unreachable nodes (at least one): many exact copies of one vector
+  # (inserted on purpose) can leave some of them unlinked until the next
+  # VACUUM re-links them (README, "Not yet"), which the reachability check
+  # above bounds.
+  my $misses_allowed = $c->{unreachable} > 1 ? $c->{unreachable} : 1;
+  ok($found >= 0.99 * $n || $n - $found <= $misses_allowed,
+    "$what: self-queries find >= 99% of rows ($found of $n; $misses_allowed misses allowed)")
     or diag('missed ids: ' . (length($missed) > 300 ? substr($missed, 0, 300) . '...' : $missed));
   return $c;
 }
