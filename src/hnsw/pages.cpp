@@ -119,7 +119,11 @@ void CheckNodeBlock(Relation index, BlockNumber block) {
 Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy) {
   CheckNodeBlock(index, block);
   Buffer* hint = &recent.buffers[block & (kHintSlots - 1)];
-  if (*hint != InvalidBuffer && strategy == nullptr && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, *hint)) {
+  // Hints are shared by all indexes; ReadRecentBuffer compares the buffer's
+  // tag, which has no backend: a temporary index's local buffer must never
+  // stand for a block of a permanent index with the same relfilenode.
+  if (*hint != InvalidBuffer && strategy == nullptr && BufferIsLocal(*hint) == RelationUsesLocalBuffers(index) &&
+      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, *hint)) {
     return *hint;
   }
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
