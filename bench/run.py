@@ -33,6 +33,7 @@ from psycopg.pq import Format
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datasets  # noqa: E402
+import hnswlib_ref  # noqa: E402
 import writes  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -729,6 +730,36 @@ def cmd_ann(args, targets):
         live.append((t, res, st, [st.encode(v) for v in qv]))
         results.append(res)
 
+    # the fixed cost of a statement: a trivial prepared one with the same vector
+    # parameter and 10 result rows, timed like the sweep; the search time of a
+    # query is its time minus this
+    slot = args.min_time / max(args.rounds, 1)
+    for t, res, st, params in live:
+        trivial = Prepared(t, "SELECT g FROM generate_series(1, 10) g WHERE $1 IS NOT NULL")
+        for p in params[:min(args.warmup, nq)]:
+            trivial.run(p)
+        rates = []
+        for _ in range(max(args.rounds, 1)):
+            done, t0 = 0, time.perf_counter()
+            while True:
+                for p in params:
+                    trivial.run(p)
+                done += len(params)
+                el = time.perf_counter() - t0
+                if el >= slot:
+                    break
+            rates.append(done / el)
+        trivial.close()
+        res["fixed_ms"] = 1000.0 / statistics.median(rates)
+        log(f"-- {t.name}: fixed cost of a trivial prepared statement {res['fixed_ms'] * 1000:.0f} us")
+
+    reference = None
+    if args.reference == "hnswlib":
+        log(f"-- hnswlib: building in memory (m={args.m}, ef_construction={args.ef_construction}, 2 threads) ...")
+        ref_index, ref_build = hnswlib_ref.build(ds.base, args.metric, args.m, args.ef_construction)
+        reference = {"target": "hnswlib", "build_s": ref_build, "sweep": []}
+        log(f"   built in {ref_build:.1f} s")
+
     # the sweep: for each ef_search, timed rounds alternate between the targets so that
     # both see the same background load; in a round a target runs passes over all
     # queries until min_time/rounds seconds have passed; QPS is the median round
@@ -738,6 +769,14 @@ def cmd_ann(args, targets):
             f"alternating targets; then pgbench {args.pgbench_clients} clients x "
             f"{args.pgbench_time} s per target")
     for ef in efs:
+        if reference is not None:
+            ref_ids, ref_qps = hnswlib_ref.sweep_point(ref_index, qv, ef, 10, args.min_time, args.rounds)
+            _, ref_rec = datasets.recall_at(10, ref_ids, gt_ids, gt_dist, ds.base, qv, args.metric)
+            qps = statistics.median(ref_qps)
+            reference["sweep"].append({"ef_search": ef, "recall": ref_rec, "qps": qps, "latency_ms": 1000.0 / qps,
+                                       "qps_rounds": ref_qps})
+            log(f"   {'hnswlib':8s} ef_search={ef:4d}: recall@10 {ref_rec:.4f}  QPS {qps:9,.1f}  "
+                f"({1000.0 / qps:.3f} ms/query, in process, one thread)")
         round_qps, ids = {}, {}
         for t, res, st, params in live:
             t.set_guc("ef_search", ef)
@@ -765,7 +804,10 @@ def cmd_ann(args, targets):
                   "worst_query_recall": float(per_q.min()),
                   "queries_below_half": int(np.sum(per_q < 0.5)),
                   "qps": qps, "latency_ms": 1000.0 / qps, "qps_rounds": round_qps[t.name],
+                  "search_ms": 1000.0 / qps - res["fixed_ms"],
                   "short_results": sum(1 for r in ids[t.name] if len(r) < 10)}
+            if reference is not None:
+                pt["search_vs_hnswlib"] = ratio(pt["search_ms"], reference["sweep"][-1]["latency_ms"])
             if ef in pgb_efs and args.pgbench_time > 0:
                 pb, err = run_pgbench(t, knn, qtable, nq, ef, args.pgbench_clients,
                                       args.pgbench_time, args.rerank_candidates)
@@ -829,6 +871,21 @@ def cmd_ann(args, targets):
                          (" (>=, lowest ef)" if r["at_recall"][x]["note"] == "lower bound" else ""))
                         if r["at_recall"][x]["qps"] else "not reached"
                         for x in ("0.95", "0.99")] for r in ok])
+    if reference is not None and ok:
+        log(f"\n== search time per query (statement time minus the trivial statement's), "
+            f"against hnswlib's (in memory, one thread; built in {reference['build_s']:.1f} s)")
+        headers = ["ef_search", "hnswlib recall", "hnswlib us"]
+        for r in ok:
+            headers += [f"{r['target']} us (fixed {r['fixed_ms'] * 1000:.0f})", f"{r['target']} / hnswlib"]
+        rows = []
+        for i, ef in enumerate(efs):
+            ref = reference["sweep"][i]
+            row = [ef, _fmt(ref["recall"], 4), _fmt(ref["latency_ms"] * 1000, 0)]
+            for r in ok:
+                p = r["sweep"][i]
+                row += [_fmt(p["search_ms"] * 1000, 0), _fmt(p.get("search_vs_hnswlib"), 2)]
+            rows.append(row)
+        print_table(headers, rows)
     comparison = None
     by = {r["target"]: r for r in ok}
     if "vecann" in by and "pgvector" in by:
@@ -852,7 +909,7 @@ def cmd_ann(args, targets):
                       _fmt(comparison["wal_ratio"], 2),
                       _fmt(comparison["qps_ratio_at_recall"]["0.95"], 2),
                       _fmt(comparison["qps_ratio_at_recall"]["0.99"], 2)]])
-    return {"results": results, "comparison": comparison}
+    return {"results": results, "reference": reference, "comparison": comparison}
 
 
 # ============================================================================ main
@@ -921,6 +978,8 @@ def main():
     an.add_argument("--pgbench-time", type=int, default=10,
                     help="seconds of pgbench per ef_search value (0: no pgbench)")
     an.add_argument("--pgbench-clients", type=int, default=2)
+    an.add_argument("--reference", choices=["hnswlib", "none"], default="hnswlib",
+                    help="an in-memory HNSW library measured on the same data and settings")
     an.add_argument("--pgbench-ef", default="all",
                     help="ef_search values to run pgbench at ('all' or a comma list)")
 

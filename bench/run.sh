@@ -11,7 +11,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$BENCH_DIR")
 
 # --- dependencies -----------------------------------------------------------------------
-need=(python3-psycopg python3-numpy postgresql-contrib)
+need=(python3-psycopg python3-numpy postgresql-contrib python3-hnswlib python3-matplotlib)
 wants_fashion=0
 [ "${1:-}" = exact ] && wants_fashion=1   # exact uses Fashion-MNIST unless --datasets omits it
 prev=""
