@@ -47,6 +47,7 @@
 #include "hnsw/pages.h"
 #include "hnsw/search.h"
 #include "hnsw/tid_set.h"
+#include "kernels/lower_bound.h"
 
 extern "C" {
 #include "access/relscan.h"
@@ -122,48 +123,28 @@ struct ScanState {
   OffsetNumber seq_offset;
 };
 
-// A lower bound, in the operator's units, of the true distance between the
-// query and the row whose code is at internal distance d (rounded as float
-// kernels round) with reconstruction error err and original norm `norm`:
-//   L2      ||q - x|| >= ||q - x^|| - ||x - x^||         (triangle inequality)
-//   L1      the same in the L1 norm
-//   cosine  1 - <q, x> >= 1 - <q, x^> - ||x - x^||      (unit q and x)
-//   inner   -<q, x> >= -<q, x^> - ||q|| ||x - x^||       (Cauchy-Schwarz)
-// Float sums of n terms are off by at most about n * 2^-24 of the sum of the
-// terms' magnitudes, both here and where the executor computes the true
-// distance; g below covers both twice over. The executor stops with "index
-// returned tuples in wrong order" if a bound exceeds the true distance, so
-// every margin errs low.
+// A lower bound, in the operator's units, of the true distance of the row
+// whose code is at internal distance `distance` (kernels/lower_bound.h).
 double LowerBound(const ScanState* st, float distance, float error, float code_norm) {
-  const double u = std::ldexp(1.0, -24);
-  const double g = 2.0 * (st->facts.query_words + 8) * u;
-  const double d = distance, err = error, norm = code_norm;
-  if (!std::isfinite(d) || !std::isfinite(err) || !std::isfinite(norm)) {
-    // The float32 distance to the code overflowed (values near FLT_MAX),
-    // while the operator sums in double then: only the trivial bound holds.
-    return st->facts.metric == Metric::kInnerProduct ? -get_float8_infinity() : 0.0;
-  }
+  kernels::BoundMetric metric;
   switch (st->facts.metric) {
-    case Metric::kL2: {
-      double l2 = std::sqrt(std::max(0.0, d * (1 - g))) - err;
-      return std::max(0.0, l2) * (1 - g);
-    }
-    case Metric::kL1:
-      return std::max(0.0, d * (1 - g) - err) * (1 - g);
-    case Metric::kCosine:
-      return 1.0 + d - err - 4 * g * (1 + err) - 8 * u;
-    case Metric::kInnerProduct: {
-      // err or norm may be +inf for vectors near FLT_MAX: then no bound.
-      double slack = st->query_norm > 0 ? st->query_norm * (err + g * (2 * norm + err + 1)) : 0.0;
-      double lb = d - slack - 8 * u;
-      return std::isnan(lb) ? -get_float8_infinity() : lb;
-    }
-    case Metric::kHamming:
-    case Metric::kJaccard:
-    case Metric::kUnknown:
+    case Metric::kL2:
+      metric = kernels::BoundMetric::kL2;
       break;
+    case Metric::kL1:
+      metric = kernels::BoundMetric::kL1;
+      break;
+    case Metric::kCosine:
+      metric = kernels::BoundMetric::kCosine;
+      break;
+    case Metric::kInnerProduct:
+      metric = kernels::BoundMetric::kInnerProduct;
+      break;
+    default:
+      return OperatorDistance(st->facts.metric, distance);
   }
-  return OperatorDistance(st->facts.metric, distance);
+  return kernels::DistanceLowerBound(metric, distance, error, code_norm, static_cast<size_t>(st->facts.query_words),
+                                     st->query_norm);
 }
 
 void StartRowFetcher(IndexScanDesc scan, ScanState* st) {
