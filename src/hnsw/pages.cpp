@@ -5,6 +5,7 @@
 #include <cstdarg>
 
 extern "C" {
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 }
 
@@ -114,6 +115,19 @@ void CheckNodeBlock(Relation index, BlockNumber block) {
     ReportCorrupted(index, "link", "A link names block %u; node blocks are 1 to %u.", block,
                     recent.nblocks > 0 ? recent.nblocks - 1 : 0);
   }
+}
+
+void PrefetchNode(const ItemPointerData* tid) {
+  BlockNumber block = ItemPointerGetBlockNumberNoCheck(tid);
+  if (block == kMetaBlock || block >= recent.nblocks) return;
+  Buffer buf = recent.buffers[block & (kHintSlots - 1)];
+  if (buf <= 0 || buf > NBuffers) return;  // none, or a local buffer
+  __builtin_prefetch(GetBufferDescriptor(buf - 1));
+  const char* page = static_cast<const char*>(BufferGetBlock(buf));
+  OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+  __builtin_prefetch(page);
+  __builtin_prefetch(page + (SizeOfPageHeaderData + sizeof(ItemIdData) * (off > 0 ? off - 1 : 0)) % BLCKSZ);
+  __builtin_prefetch(page + BLCKSZ - sizeof(PageOpaque));
 }
 
 Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy) {

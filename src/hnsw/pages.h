@@ -57,6 +57,13 @@ NodeHeader* FindNode(Relation index, const IndexFacts& facts, Page page, const I
 // lies beyond it (indexes only grow).
 void CheckNodeBlock(Relation index, BlockNumber block);
 
+// Asks the CPU to start loading what visiting the node at tid will touch
+// first (the buffer's descriptor, its page's header, line pointer and
+// special space), when this backend remembers which shared buffer held the
+// block. A hint only: nothing is pinned, locked or read, and a stale or wrong
+// address costs a wasted prefetch, never a fault.
+void PrefetchNode(const ItemPointerData* tid);
+
 // Pins a node block after CheckNodeBlock, through a remembered buffer when
 // that is still right (see pages.cpp).
 Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy strategy = nullptr);

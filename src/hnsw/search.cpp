@@ -172,6 +172,11 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
     core::Candidate nearest = s->frontier[0];
     if (s->nresults >= static_cast<uint32>(ef) && core::CandidateLess()(s->results[0], nearest)) break;
     PopMin(s->frontier, &s->nfrontier);
+    // Start loading the pages of the neighbours to be visited, so that their
+    // cache misses overlap instead of coming one after the other.
+    for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
+      if (!TidSetFind(&s->visited, &s->nodes[nearest.id].links[i])) PrefetchNode(&s->nodes[nearest.id].links[i]);
+    }
     // Visit() may grow s->nodes: index it afresh after each call.
     for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
       if (s->visit_limit != 0 && s->nnodes >= s->visit_limit) {
