@@ -73,9 +73,7 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   }
   uint32 id = s->nnodes++;
   FoundNode* found = &s->nodes[id];
-  int slots = LevelSlotCount(f.m, s->level);
   found->tid = *tid;
-  found->links = static_cast<ItemPointerData*>(ArenaAlloc(s, sizeof(ItemPointerData) * slots));
   found->vector = s->keep_vectors ? static_cast<float*>(ArenaAlloc(s, VectorBytes(f.dims))) : nullptr;
 
   CHECK_FOR_INTERRUPTS();
@@ -93,7 +91,6 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
     found->level = 0;
     found->deleted = true;
     found->missing = true;
-    found->nlinks = 0;
     if (found->vector) memset(found->vector, 0, VectorBytes(f.dims));
     if (s->level == 0) ++s->level0_visits;
     return id;
@@ -109,14 +106,6 @@ uint32 Visit(DiskSearch* s, const ItemPointerData* tid) {
   found->level = node->level;
   found->deleted = (node->flags & kNodeDeleted) != 0;
   found->missing = false;
-  uint16 nlinks = 0;
-  if (node->level >= s->level) {
-    const ItemPointerData* src = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, s->level);
-    for (int i = 0; i < slots; ++i) {
-      if (ItemPointerIsValid(&src[i])) found->links[nlinks++] = src[i];
-    }
-  }
-  found->nlinks = nlinks;
   if (found->vector) memcpy(found->vector, vec, VectorBytes(f.dims));
   UnlockReleaseBuffer(buf);
 
@@ -172,18 +161,27 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
     core::Candidate nearest = s->frontier[0];
     if (s->nresults >= static_cast<uint32>(ef) && core::CandidateLess()(s->results[0], nearest)) break;
     PopMin(s->frontier, &s->nfrontier);
+    // The node's links are read now, not when it was visited: most visited
+    // nodes are never expanded, and its page is still in cache.
+    const FoundNode& expanded = s->nodes[nearest.id];
+    if (expanded.missing || expanded.level < s->level) continue;
+    if (s->expand_links == nullptr) {
+      s->expand_links = static_cast<ItemPointerData*>(
+          MemoryContextAlloc(s->cxt, sizeof(ItemPointerData) * LevelSlotCount(s->facts->m, 0)));
+    }
+    ItemPointerData tid = expanded.tid;
+    int nlinks = ReadNode(s->index, *s->facts, &tid, s->level, nullptr, s->expand_links, nullptr);
     // Start loading the pages of the neighbours to be visited, so that their
     // cache misses overlap instead of coming one after the other.
-    for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
-      if (!TidSetFind(&s->visited, &s->nodes[nearest.id].links[i])) PrefetchNode(&s->nodes[nearest.id].links[i]);
+    for (int i = 0; i < nlinks; ++i) {
+      if (!TidSetFind(&s->visited, &s->expand_links[i])) PrefetchNode(&s->expand_links[i]);
     }
-    // Visit() may grow s->nodes: index it afresh after each call.
-    for (uint16 i = 0; i < s->nodes[nearest.id].nlinks; ++i) {
+    for (int i = 0; i < nlinks; ++i) {
       if (s->visit_limit != 0 && s->nnodes >= s->visit_limit) {
         s->limit_reached = true;
         break;
       }
-      ItemPointerData next = s->nodes[nearest.id].links[i];
+      ItemPointerData next = s->expand_links[i];
       if (!TidSetAdd(&s->visited, &next)) continue;
       uint32 id = Visit(s, &next);
       core::Candidate c{s->nodes[id].distance, id};

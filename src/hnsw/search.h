@@ -1,8 +1,11 @@
 // Best-first search over the on-disk graph, shared by index scans and inserts.
 //
 // Visiting a node costs one buffer access: pin, share-lock, compute the
-// distance to the query straight from the page, copy the node's heap TID, its
-// neighbour list at the searched level (and its vector, for inserts), unlock.
+// distance to the query straight from the page, copy the node's heap TID (and
+// its vector, for inserts), unlock. Expanding a node (a small fraction of the
+// visited ones) reads its neighbour list at the searched level with a second
+// access, while its page is still in cache, and prefetches the pages of the
+// neighbours not yet visited.
 // Everything a search finds lives in its memory context (no allocation per
 // node beyond bump allocation); every local is trivially destructible, so any
 // Postgres call here may ereport safely.
@@ -34,8 +37,6 @@ struct FoundNode {
   uint8 level;
   bool deleted;
   bool missing;              // no node at tid (VACUUM removed it): a dead end
-  uint16 nlinks;             // valid entries in `links`
-  ItemPointerData* links;    // neighbours at the level this node was visited on
   float* vector;             // its vector's code (searches that keep vectors only)
 };
 
@@ -50,7 +51,7 @@ struct DiskSearch {
   uint32 nnodes;
   uint32 nodes_capacity;
 
-  char* arena;  // bump allocation for links and vectors
+  char* arena;  // bump allocation for vectors
   size_t arena_left;
 
   TidSet visited;  // nodes met at the current level
@@ -70,6 +71,7 @@ struct DiskSearch {
   uint32 nresults, results_capacity;
   core::Candidate* spill;
   uint32 nspill, spill_capacity;
+  ItemPointerData* expand_links;  // the links of the node being expanded (2m)
 };
 
 // Prepares a search for `query` (a prepared key, facts->query_words words);
