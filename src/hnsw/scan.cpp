@@ -279,10 +279,9 @@ void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
 void StartSweep(ScanState* st);
 
 // What one visited node costs a scan's graph search in memory: its entry in
-// the found-node table, its links, and its share of the visited set and heaps.
-size_t BytesPerVisit(const IndexFacts& f) {
-  return sizeof(FoundNode) + MAXALIGN(sizeof(ItemPointerData) * LevelSlotCount(f.m, 0)) + 6 * sizeof(uint64);
-}
+// the found-node table and its share of the visited set and heaps (links are
+// read when a node is expanded, not kept per visit).
+constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64);
 
 // The most nodes (counting the descent) the graph search may have visited
 // before the scan turns to the sweep: within max(2 * work_mem, 8 MB) of
@@ -291,7 +290,7 @@ size_t BytesPerVisit(const IndexFacts& f) {
 uint32 VisitLimit(const ScanState* st, bool past_first_batch) {
   const DiskSearch& s = st->search;
   size_t memory = std::max<size_t>(2 * static_cast<size_t>(work_mem) * 1024, 8 * 1024 * 1024);
-  uint64 visits = memory / BytesPerVisit(st->facts);
+  uint64 visits = memory / kBytesPerVisit;
   if (past_first_batch) visits = std::min<uint64>(visits, static_cast<uint64>(max_scan_tuples));
   uint64 limit = s.nnodes - s.level0_visits + visits;
   return static_cast<uint32>(std::min<uint64>(limit, UINT32_MAX - 1));

@@ -137,6 +137,8 @@ void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* q
   s->keep_vectors = keep_vectors;
   s->cxt = cxt;
   TidSetInit(&s->visited, 1024, false, cxt);
+  s->expand_links =
+      static_cast<ItemPointerData*>(MemoryContextAlloc(cxt, sizeof(ItemPointerData) * LevelSlotCount(facts->m, 0)));
 }
 
 void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries) {
@@ -165,10 +167,6 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
     // nodes are never expanded, and its page is still in cache.
     const FoundNode& expanded = s->nodes[nearest.id];
     if (expanded.missing || expanded.level < s->level) continue;
-    if (s->expand_links == nullptr) {
-      s->expand_links = static_cast<ItemPointerData*>(
-          MemoryContextAlloc(s->cxt, sizeof(ItemPointerData) * LevelSlotCount(s->facts->m, 0)));
-    }
     ItemPointerData tid = expanded.tid;
     int nlinks = ReadNode(s->index, *s->facts, &tid, s->level, nullptr, s->expand_links, nullptr);
     // Start loading the pages of the neighbours to be visited, so that their
@@ -214,7 +212,6 @@ int SearchDescend(DiskSearch* s, int target, ItemPointerData* entries) {
       ReadFacts(s->index, s->facts);
       if (!ItemPointerIsValid(&s->facts->entry)) {
         s->live_only = live_only;
-        entries[0] = s->facts->entry;
         return 0;
       }
       if (ItemPointerEquals(&s->facts->entry, &entries[0])) {
