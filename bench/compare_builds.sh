@@ -9,6 +9,7 @@
 # e.g. bash bench/compare_builds.sh /opt/pgold/usr/lib/postgresql/15/bin /usr/lib/postgresql/15/bin
 # Data: clustered random vectors (200 Gaussian clusters, seeded), L2,
 # m = 16, ef_construction = 64. Servers run one at a time, rounds alternate.
+# COMPARE_WRITES=0 skips the INSERT and VACUUM steps (the search alone).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 old_bin=$1
@@ -62,6 +63,10 @@ for round in $(seq 1 "$rounds"); do
             2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
       echo "round $round $which: ef_search $ef: $tps QPS"
     done
+    if [ "${COMPARE_WRITES:-1}" = 0 ]; then
+      scratch_pg_stop
+      continue
+    fi
     s=$(date +%s.%N)
     $P -c "INSERT INTO items SELECT 1000000 + g, (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, $dims) WHERE g > 0)::vector FROM generate_series(1, 2000) g"
     echo "round $round $which: INSERT 2000 rows $(seconds "$s" "$(date +%s.%N)") s"
