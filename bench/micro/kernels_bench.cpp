@@ -2,7 +2,7 @@
 // every kernel at dims 96, 128, 768, 1536 for the dispatched best Highway
 // target (and the other runnable targets), against a plain scalar float loop
 // compiled without auto-vectorization and the double-precision reference
-// (reference.h), so the SIMD gain is visible. Time = ns per call;
+// (test/unit/kernels_reference.h), so the SIMD gain is visible. Time = ns per call;
 // items/s = vector elements (dimensions) processed per second.
 //
 // Names: <kernel>/<impl>/<dim>, impl = "best:<TARGET>", "<TARGET>",
@@ -24,7 +24,7 @@
 
 #include "kernels/distance.h"
 #include "kernels/quantize.h"
-#include "kernels/reference.h"
+#include "kernels_reference.h"
 
 namespace {
 

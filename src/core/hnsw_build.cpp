@@ -1,5 +1,6 @@
 // Concurrent in-memory HNSW build (Malkov & Yashunin, with hnswlib-style
-// fine-grained locking) and the in-memory k-NN search used by tests.
+// fine-grained locking). Its searches are the shared layer search
+// (layer_search.h) over the in-memory accessor (memory_graph.h).
 //
 // Concurrency model of the build:
 //   - every node's neighbour lists (all levels) are guarded by a one-byte
@@ -29,7 +30,9 @@
 #include <random>
 #include <thread>
 
+#include "core/layer_search.h"
 #include "core/level.h"
+#include "core/memory_graph.h"
 #include "core/select_neighbors.h"
 
 namespace vecann::core {
@@ -38,24 +41,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 constexpr int kMaxThreads = 256;
-// Node expansions of a layer search between two looks at the stop flag.
-constexpr unsigned kStopCheckEvery = 16;
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
-inline void Prefetch(const void* p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p, 0, 3);
-#else
-  (void)p;
-#endif
-}
 inline void PrefetchForWrite(const void* p) {
 #if defined(__GNUC__)
   __builtin_prefetch(p, 1, 3);
@@ -64,169 +49,39 @@ inline void PrefetchForWrite(const void* p) {
 #endif
 }
 
-// Epoch-tagged visited set over node ids: starting a new search is O(1)
-// (bump the epoch) except once every 65535 searches (clear the tags).
-class VisitedSet {
- public:
-  void Init(size_t n) {
-    tags_.assign(n, 0);
-    epoch_ = 0;
-  }
-  void NewEpoch() {
-    if (++epoch_ == 0) {
-      std::fill(tags_.begin(), tags_.end(), uint16_t{0});
-      epoch_ = 1;
-    }
-  }
-  // Marks id visited; returns whether it already was.
-  bool TestAndSet(uint32_t id) {
-    uint16_t& t = tags_[id];
-    if (t == epoch_) return true;
-    t = epoch_;
-    return false;
-  }
-
- private:
-  std::vector<uint16_t> tags_;
-  uint16_t epoch_ = 0;
-};
-
 // Per-thread buffers, sized once so the hot loops rarely allocate.
 struct Scratch {
-  VisitedSet visited;
-  std::vector<Candidate> cand;      // min-heap: nodes still to expand
-  std::vector<Candidate> result;    // max-heap of the ef best; sorted after a search
-  std::vector<Candidate> entry;     // entry points of the next layer's search
+  std::unique_ptr<MemorySearch> search;
+  std::vector<Candidate> result;    // a layer search's ef best, nearest first
+  std::vector<uint32_t> entry;      // entry points of the next layer's search
   std::vector<Candidate> selected;  // neighbours chosen for the node being inserted
   std::vector<uint8_t> selected_kept;
   std::vector<Candidate> pool;  // candidates of a re-selection
   std::vector<uint8_t> pool_kept;
   std::vector<Candidate> picked;  // output of a re-selection
   std::vector<uint8_t> picked_kept;
-  std::vector<uint32_t> links;  // copy of one neighbour list
-  std::vector<uint32_t> fresh;  // not-yet-visited neighbours of one node
   // Rows in a coded form are decoded to float32 to be used as a query: one
   // buffer for the node being inserted, one (with its id) for pair distances.
   std::vector<float> query;
   std::vector<float> pair_query;
   uint32_t pair_query_id = kInvalidId;
   bool is_caller = false;
+  internal::GraphBuilder* builder = nullptr;
 
-  void Init(size_t n, size_t ef, size_t max_links) {
-    visited.Init(n);
-    cand.reserve(ef + 4 * max_links);
-    result.reserve(ef + 1);
-    entry.reserve(ef + 1);
+  void Init(const HnswGraph* g, const Rows& rows, NodeLocks locks, size_t ef) {
+    const size_t max_links = static_cast<size_t>(MaxLinks(g->m(), 0));
+    search = std::make_unique<MemorySearch>(g, rows, locks, false);
+    result.resize(ef);
+    entry.resize(std::max<size_t>(ef, kDescentBeam));
     selected.resize(max_links);
     selected_kept.resize(max_links);
     pool.resize(2 * max_links + 2);
     pool_kept.resize(2 * max_links + 2);
     picked.resize(max_links);
     picked_kept.resize(max_links);
-    links.resize(max_links);
-    fresh.resize(max_links);
     pair_query_id = kInvalidId;
   }
 };
-
-// The vector array as the searches see it: rows of `stride` words in the
-// caller's stored form, compared with a float32 query of `dim` values.
-struct Rows {
-  const float* base;
-  size_t stride;
-  size_t dim;
-  kernels::DistanceFn dist;
-  const float* Row(uint32_t id) const { return base + static_cast<size_t>(id) * stride; }
-  float Dist(const float* query, uint32_t id) const { return dist(query, Row(id), dim); }
-};
-
-// Greedy walk at one layer: move to the closest neighbour until none is
-// closer. A Reader has `size_t operator()(uint32_t node, uint32_t* buf)`, which
-// copies node's list at the layer into buf and returns its length, and
-// `void Prefetch(uint32_t node)`, a hint that the list will be read soon.
-template <typename Reader>
-Candidate GreedyClosest(const float* query, Candidate cur, const Rows& rows, uint32_t* buf,
-                        const Reader& read_links) {
-  for (;;) {
-    const size_t nl = read_links(cur.id, buf);
-    for (size_t j = 0; j < nl; ++j) Prefetch(rows.Row(buf[j]));
-    bool moved = false;
-    for (size_t j = 0; j < nl; ++j) {
-      const uint32_t id = buf[j];
-      const float d = rows.Dist(query, id);
-      if (d < cur.distance) {
-        cur = Candidate{d, id};
-        moved = true;
-      }
-    }
-    if (!moved) return cur;
-  }
-}
-
-// Best-first search of one layer from the entry points eps (distances already
-// computed), keeping the ef best. `exclude` (or kInvalidId) is never returned.
-// should_stop() is consulted every few expansions; when it says yes the search
-// ends early. Leaves the result in s.result, nearest first.
-template <typename Reader, typename ShouldStop>
-void LayerSearch(const float* query, const Candidate* eps, size_t n_eps, size_t ef,
-                 uint32_t exclude, const Rows& rows, Scratch& s, const Reader& read_links, ShouldStop&& should_stop) {
-  const CandidateLess less;
-  const CandidateGreater greater;
-  if (ef == 0) ef = 1;
-  s.visited.NewEpoch();
-  if (exclude != kInvalidId) s.visited.TestAndSet(exclude);
-  std::vector<Candidate>& cand = s.cand;
-  std::vector<Candidate>& res = s.result;
-  cand.clear();
-  res.clear();
-  for (size_t i = 0; i < n_eps; ++i) {
-    const Candidate e = eps[i];
-    if (s.visited.TestAndSet(e.id)) continue;
-    cand.push_back(e);
-    std::push_heap(cand.begin(), cand.end(), greater);
-    res.push_back(e);
-    std::push_heap(res.begin(), res.end(), less);
-    if (res.size() > ef) {
-      std::pop_heap(res.begin(), res.end(), less);
-      res.pop_back();
-    }
-  }
-  unsigned expanded = 0;
-  uint32_t* links = s.links.data();
-  uint32_t* fresh = s.fresh.data();
-  while (!cand.empty()) {
-    const Candidate c = cand.front();
-    if (res.size() >= ef && less(res.front(), c)) break;  // nothing closer can follow
-    std::pop_heap(cand.begin(), cand.end(), greater);
-    cand.pop_back();
-
-    const size_t nl = read_links(c.id, links);
-    size_t nf = 0;
-    for (size_t j = 0; j < nl; ++j) {
-      const uint32_t id = links[j];
-      if (s.visited.TestAndSet(id)) continue;
-      fresh[nf++] = id;
-      Prefetch(rows.Row(id));
-    }
-    for (size_t j = 0; j < nf; ++j) {
-      const uint32_t id = fresh[j];
-      const Candidate x{rows.Dist(query, id), id};
-      if (res.size() < ef || less(x, res.front())) {
-        read_links.Prefetch(id);  // likely expanded later
-        cand.push_back(x);
-        std::push_heap(cand.begin(), cand.end(), greater);
-        res.push_back(x);
-        std::push_heap(res.begin(), res.end(), less);
-        if (res.size() > ef) {
-          std::pop_heap(res.begin(), res.end(), less);
-          res.pop_back();
-        }
-      }
-    }
-    if (++expanded % kStopCheckEvery == 0 && should_stop()) break;
-  }
-  std::sort_heap(res.begin(), res.end(), less);
-}
 
 }  // namespace
 
@@ -272,22 +127,6 @@ class GraphBuilder {
   void SetOwnLinks(uint32_t q, int level, const Candidate* sel, const uint8_t* sel_kept, size_t ns,
                    Scratch& s);
   void AddBackLink(uint32_t e, uint32_t q, float d, int level, Scratch& s);
-  size_t ReadLinks(uint32_t node, int level, uint32_t* buf) {
-    Lock(node);
-    const uint32_t* list = g_->List(node, level);
-    const size_t c = list[0];
-    std::memcpy(buf, list + 1, c * sizeof(uint32_t));
-    Unlock(node);
-    return c;
-  }
-
-  // Reads lists at one level during the build (under the node locks).
-  struct LockedReader {
-    GraphBuilder* b;
-    int level;
-    size_t operator()(uint32_t node, uint32_t* buf) const { return b->ReadLinks(node, level, buf); }
-    void Prefetch(uint32_t node) const { vecann::core::Prefetch(b->g_->List(node, level)); }
-  };
   // Hint that the lists (ids and slot meta) of `node` at `level` will be updated.
   void PrefetchForUpdate(uint32_t node, int level) {
     const uint32_t* list = g_->List(node, level);
@@ -299,23 +138,8 @@ class GraphBuilder {
     PrefetchForWrite(meta.kept);
   }
 
-  void Lock(uint32_t node) {
-    if (!concurrent_) return;
-    std::atomic<uint8_t>& f = locks_[node];
-    unsigned spins = 0;
-    while (f.exchange(1, std::memory_order_acquire) != 0) {
-      while (f.load(std::memory_order_relaxed) != 0) {
-        if (++spins < 64) {
-          CpuRelax();
-        } else {
-          std::this_thread::yield();  // the holder may be descheduled
-        }
-      }
-    }
-  }
-  void Unlock(uint32_t node) {
-    if (concurrent_) locks_[node].store(0, std::memory_order_release);
-  }
+  void Lock(uint32_t node) const { NodeLocks{locks_.get()}.Lock(node); }
+  void Unlock(uint32_t node) const { NodeLocks{locks_.get()}.Unlock(node); }
 
   // Calling thread only: runs the poll callback; returns the stop flag.
   bool Poll() {
@@ -332,6 +156,11 @@ class GraphBuilder {
   bool ShouldStop(const Scratch& s) {
     if (s.is_caller && Clock::now() - last_poll_ >= kPollInterval) Poll();
     return stop_.load(std::memory_order_relaxed);
+  }
+  // The layer searches' stop callback (ctx: the thread's Scratch).
+  static bool SearchShouldStop(void* ctx) {
+    Scratch* s = static_cast<Scratch*>(ctx);
+    return s->builder->ShouldStop(*s);
   }
   void Fail(Status st) {
     int expected = static_cast<int>(Status::kOk);
@@ -416,7 +245,6 @@ Status GraphBuilder::Allocate() {
 Status GraphBuilder::Run() {
   m_ = opts_.params.m;
   ef_construction_ = static_cast<size_t>(std::max(opts_.params.ef_construction, m_));
-  const size_t max_links0 = static_cast<size_t>(MaxLinks(m_, 0));
   int threads = std::max(1, std::min(opts_.threads, kMaxThreads));
   if (static_cast<size_t>(threads) > n_) threads = static_cast<int>(n_);
   concurrent_ = threads > 1;
@@ -427,7 +255,10 @@ Status GraphBuilder::Run() {
     if (st != Status::kOk) return st;
     for (int t = 0; t < threads; ++t) {
       scratch.push_back(std::make_unique<Scratch>());
-      scratch.back()->Init(n_, ef_construction_, max_links0);
+      Scratch* sc = scratch.back().get();
+      sc->Init(g_, rows_, NodeLocks{locks_.get()}, ef_construction_);
+      sc->builder = this;
+      sc->search->graph().SetStop(&GraphBuilder::SearchShouldStop, sc);
     }
   } catch (...) {  // std::bad_alloc, std::length_error
     return Status::kOutOfMemory;
@@ -591,15 +422,20 @@ void GraphBuilder::RepairReachability(Scratch& s) {
       bool linked = false;
       // Hosts near u: first from where the upper levels lead; if that region
       // is cut off too, from the entry point (all it finds is reachable).
-      Candidate cur{Dist(uv, entry_), entry_};
-      for (int lev = top_; lev > 0; --lev) {
-        cur = GreedyClosest(uv, cur, rows_, s.links.data(), LockedReader{this, lev});
-      }
+      MemoryGraph& graph = s.search->graph();
+      LayerSearch<MemoryGraph>& search = s.search->search();
+      graph.SetQuery(uv, u);
       for (int attempt = 0; attempt < 2 && !linked; ++attempt) {
-        if (attempt == 1) cur = Candidate{Dist(uv, entry_), entry_};
-        LayerSearch(uv, &cur, 1, ef_construction_, u, rows_, s, LockedReader{this, 0},
-                    [] { return false; });
-        for (size_t i = 0; i < s.result.size() && !linked; ++i) linked = try_host(s.result[i].id);
+        uint32_t* entries = s.entry.data();
+        entries[0] = entry_;
+        size_t nentries = 1;
+        if (attempt == 0 && top_ > 0) {
+          search.Start(top_, entries, 1);
+          nentries = Descend(&search, &graph, top_, 0, entries, 1);
+        }
+        search.Start(0, entries, nentries);
+        const size_t nr = search.Batch(ef_construction_, s.result.data());
+        for (size_t i = 0; i < nr && !linked; ++i) linked = try_host(s.result[i].id);
       }
       // Degenerate data (many equal vectors) can exhaust the hosts a search
       // finds; then any reachable node will do.
@@ -641,26 +477,34 @@ void GraphBuilder::Insert(uint32_t q, Scratch& s) {
   const int top = top_;
   if (lq <= top) glock.unlock();  // else keep it: q becomes the entry point
 
-  Candidate cur{Dist(qv, ep), ep};
-  for (int lev = top; lev > lq; --lev) {
-    cur = GreedyClosest(qv, cur, rows_, s.links.data(), LockedReader{this, lev});
+  MemoryGraph& graph = s.search->graph();
+  LayerSearch<MemoryGraph>& search = s.search->search();
+  graph.SetQuery(qv, q);
+  uint32_t* entries = s.entry.data();
+  entries[0] = ep;
+  size_t nentries = 1;
+  if (top > lq) {
+    search.Start(top, entries, 1);
+    nentries = Descend(&search, &graph, top, lq, entries, 1);
   }
-  s.entry.clear();
-  s.entry.push_back(cur);
   for (int lev = std::min(top, lq); lev >= 0; --lev) {
-    LayerSearch(qv, s.entry.data(), s.entry.size(), ef_construction_, q, rows_, s,
-                LockedReader{this, lev}, stop);
+    search.Start(lev, entries, nentries);
+    const size_t nr = search.Batch(ef_construction_, s.result.data());
     if (stop_.load(std::memory_order_relaxed)) return;
     const size_t cap = static_cast<size_t>(MaxLinks(m_, lev));
-    const size_t ns = SelectNeighbors(s.result.data(), s.result.size(), pair, cap,
-                                      s.selected.data(), true, s.selected_kept.data());
+    const size_t ns = SelectNeighbors(s.result.data(), nr, pair, cap, s.selected.data(), true,
+                                      s.selected_kept.data());
     for (size_t i = 0; i < ns; ++i) PrefetchForUpdate(s.selected[i].id, lev);
     SetOwnLinks(q, lev, s.selected.data(), s.selected_kept.data(), ns, s);
     for (size_t i = 0; i < ns; ++i) {
       AddBackLink(s.selected[i].id, q, s.selected[i].distance, lev, s);
       if (stop()) return;
     }
-    s.entry.swap(s.result);  // this layer's candidates seed the next one
+    // This layer's candidates seed the next one.
+    if (nr > 0) {
+      for (size_t i = 0; i < nr; ++i) entries[i] = s.result[i].id;
+      nentries = nr;
+    }
   }
   if (lq > top) {
     entry_ = q;
@@ -742,11 +586,6 @@ void GraphBuilder::AddBackLink(uint32_t e, uint32_t q, float d, int level, Scrat
 
 }  // namespace internal
 
-Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceFn dist,
-                  const BuildOptions& opts, HnswGraph* out) {
-  return BuildGraph(vectors, n, RowFormat{dim, dim, dist, nullptr}, opts, out);
-}
-
 Status BuildGraph(const float* rows, size_t n, const RowFormat& format, const BuildOptions& opts,
                   HnswGraph* out) {
   if (out == nullptr) return Status::kInvalidArgument;
@@ -769,53 +608,6 @@ Status BuildGraph(const float* rows, size_t n, const RowFormat& format, const Bu
   }
   if (st == Status::kOk) out->Swap(g);
   return st;
-}
-
-Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
-                   kernels::DistanceFn dist, const float* query, size_t k, size_t ef,
-                   std::vector<Candidate>* out) {
-  return SearchGraph(graph, vectors, RowFormat{dim, dim, dist, nullptr}, query, k, ef, out);
-}
-
-Status SearchGraph(const HnswGraph& graph, const float* rows, const RowFormat& format,
-                   const float* query, size_t k, size_t ef, std::vector<Candidate>* out) {
-  if (out == nullptr) return Status::kInvalidArgument;
-  out->clear();
-  if (graph.size() == 0 || k == 0) return Status::kOk;
-  if (rows == nullptr || format.dim == 0 || format.row_words == 0 || format.dist == nullptr ||
-      query == nullptr) {
-    return Status::kInvalidArgument;
-  }
-  try {
-    ef = std::max(ef, k);
-    Scratch s;
-    s.Init(graph.size(), ef, static_cast<size_t>(MaxLinks(graph.m(), 0)));
-    const uint32_t ep = graph.entry_point();
-    const Rows r{rows, format.row_words, format.dim, format.dist};
-    Candidate cur{r.Dist(query, ep), ep};
-    struct Reader {
-      const HnswGraph& g;
-      int level;
-      size_t operator()(uint32_t node, uint32_t* buf) const {
-        int c = 0;
-        const uint32_t* l = g.neighbors(node, level, &c);
-        std::memcpy(buf, l, static_cast<size_t>(c) * sizeof(uint32_t));
-        return static_cast<size_t>(c);
-      }
-      void Prefetch(uint32_t) const {}
-    };
-    auto reader = [&graph](int lev) { return Reader{graph, lev}; };
-    for (int lev = graph.max_level(); lev > 0; --lev) {
-      cur = GreedyClosest(query, cur, r, s.links.data(), reader(lev));
-    }
-    LayerSearch(query, &cur, 1, ef, kInvalidId, r, s, reader(0), [] { return false; });
-    const size_t nk = std::min(k, s.result.size());
-    out->assign(s.result.begin(), s.result.begin() + static_cast<std::ptrdiff_t>(nk));
-  } catch (...) {
-    out->clear();
-    return Status::kOutOfMemory;
-  }
-  return Status::kOk;
 }
 
 }  // namespace vecann::core

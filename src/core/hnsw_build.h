@@ -1,5 +1,4 @@
-// Multi-threaded in-memory HNSW build over a contiguous vector array, and a
-// plain k-NN search over the result (for tests; the glue searches on disk).
+// Multi-threaded in-memory HNSW build over a contiguous row array.
 // No Postgres here: the glue copies the heap's vectors into one array, calls
 // BuildGraph with a poll callback that checks InterruptPending, then writes
 // the graph (hnsw_graph.h) into index pages.
@@ -50,33 +49,19 @@ struct RowFormat {
   kernels::DecodeFn decode;
 };
 
-// Builds an HNSW graph over vectors[0 .. n*dim) (row i = node i, i < 2^32-1)
-// with the distance `dist` ("smaller is closer"; e.g. squared L2, or negative
-// inner product). Node 0 is the first entry point. The vectors must stay
-// unchanged and alive during the call (the graph does not keep the pointer).
+// Builds an HNSW graph over rows[0 .. n*format.row_words) (row i = node i,
+// i < 2^32-1) with the distance format.dist ("smaller is closer"; e.g.
+// squared L2, or negative inner product). Node 0 is the first entry point.
+// The rows must stay unchanged and alive during the call (the graph does not
+// keep the pointer).
 // On success *out holds the graph (n == 0 gives an empty graph); on any other
 // status *out is empty. Never throws.
-//   kInvalidArgument: out/dist null, vectors null with n > 0, dim == 0,
+//   kInvalidArgument: out/dist null, rows null with n > 0, dim == 0,
 //                     m outside [kMinM, kMaxM], ef_construction < 1, n too big.
 //   kOutOfMemory:     an allocation failed.
 //   kCancelled:       poll returned true.
-Status BuildGraph(const float* vectors, size_t n, size_t dim, kernels::DistanceFn dist,
-                  const BuildOptions& opts, HnswGraph* out);
-// The same over rows in any stored form: rows[0 .. n*format.row_words).
 Status BuildGraph(const float* rows, size_t n, const RowFormat& format, const BuildOptions& opts,
                   HnswGraph* out);
-
-// k nearest neighbours of `query` in a graph built over `vectors` (same dim and
-// distance as the build): greedy descent through the upper levels, then a
-// best-first search with a candidate list of max(ef, k) at level 0. *out gets
-// up to k candidates (id = row), nearest first. Allocates a visited set of
-// graph.size() entries per call: meant for tests and tools. Never throws.
-Status SearchGraph(const HnswGraph& graph, const float* vectors, size_t dim,
-                   kernels::DistanceFn dist, const float* query, size_t k, size_t ef,
-                   std::vector<Candidate>* out);
-// The same over rows in any stored form (query: format.dim float32 values).
-Status SearchGraph(const HnswGraph& graph, const float* rows, const RowFormat& format,
-                   const float* query, size_t k, size_t ef, std::vector<Candidate>* out);
 
 }  // namespace vecann::core
 

@@ -38,6 +38,8 @@ class HnswGraph {
     *count = static_cast<int>(list[0]);
     return list + 1;
   }
+  // Where the list of `node` at `level` is stored (a prefetch hint).
+  const void* list_address(uint32_t node, int level) const { return List(node, level); }
   // The node where searches start (it has the highest level), or kInvalidId
   // when the graph is empty.
   uint32_t entry_point() const { return entry_point_; }

@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/half_convert.h"
-#include "kernels/reference.h"
+#include "kernels_reference.h"
 
 namespace vecann::kernels {
 

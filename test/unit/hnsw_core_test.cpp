@@ -25,6 +25,7 @@
 #include "core/level.h"
 #include "core/select_neighbors.h"
 #include "fvecs.h"
+#include "graph_search.h"
 #include "kernels/quantize.h"
 #include "kernels/distance.h"
 

@@ -2,8 +2,8 @@
 // distance.h (and of the half, bit and sparse kernels in half.h, bits.h,
 // sparse.h), used as ground truth by the unit tests and as the baseline in the
 // micro-benchmarks. Header-only, no SIMD, no Postgres.
-#ifndef VECANN_KERNELS_REFERENCE_H_
-#define VECANN_KERNELS_REFERENCE_H_
+#ifndef VECANN_TEST_UNIT_KERNELS_REFERENCE_H_
+#define VECANN_TEST_UNIT_KERNELS_REFERENCE_H_
 
 #include <cmath>
 #include <cstddef>
@@ -113,4 +113,4 @@ inline std::vector<double> Densify(const int32_t* indices, const float* values, 
 
 }  // namespace vecann::kernels::reference
 
-#endif  // VECANN_KERNELS_REFERENCE_H_
+#endif  // VECANN_TEST_UNIT_KERNELS_REFERENCE_H_

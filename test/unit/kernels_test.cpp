@@ -1,6 +1,6 @@
 // Unit tests for the SIMD distance kernels (src/kernels/distance.h): every
 // kernel of every runnable Highway target against the double-precision scalar
-// reference (src/kernels/reference.h) for all lengths 1..1100 with unaligned
+// reference (test/unit/kernels_reference.h) for all lengths 1..1100 with unaligned
 // inputs, dispatch sanity (Kernels() is the best runnable target), and
 // guard-page checks that no kernel reads outside [p, p + n).
 #include "kernels/distance.h"
@@ -22,7 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "hwy/targets.h"
-#include "kernels/reference.h"
+#include "kernels_reference.h"
 
 namespace vecann::kernels {
 

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kernels/reference.h"
+#include "kernels_reference.h"
 
 namespace vecann::kernels {
 namespace {
