@@ -34,7 +34,7 @@ struct BuildState {
   MemoryContext tuple_cxt;  // reset after each heap tuple
   // in-memory phase
   bool in_memory;
-  float* vectors;  // codes, facts.dims words each
+  float* vectors;  // codes, facts.code_words words each
   ItemPointerData* heap_tids;
   size_t count;
   size_t capacity;
@@ -51,7 +51,7 @@ void FillMeta(Page page, const IndexFacts& f) {
   memset(meta, 0, sizeof(*meta));
   meta->magic = kMagic;
   meta->version = kFormatVersion;
-  meta->dims = static_cast<uint16>(f.dims);
+  meta->code_words = static_cast<uint16>(f.code_words);
   meta->metric = static_cast<uint8>(f.metric);
   meta->storage = static_cast<uint8>(f.storage);
   meta->m = static_cast<uint16>(f.m);
@@ -98,8 +98,8 @@ IndexFacts NewFacts(Relation index) {
                     errhint("Use a smaller m, a smaller quantization such as \"bf16\" or \"i8\", or reduce "
                             "the dimensions.")));
   }
-  f.dims = CodeWords(f.key_type, f.storage, f.key_dims);
-  f.max_level = MaxLevelForDims(f.dims, f.m);
+  f.code_words = CodeWords(f.key_type, f.storage, f.key_dims);
+  f.max_level = MaxLevelForCode(f.code_words, f.m);
   f.entry_level = -1;
   ItemPointerSetInvalid(&f.entry);
   SetKernels(&f);
@@ -142,7 +142,7 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
   for (size_t i = 0; i < n; ++i) {
     int level = g.level(static_cast<uint32>(i));
     if (level > f.max_level) level = f.max_level;
-    size_t need = MAXALIGN(NodeTupleSize(f.dims, f.m, level)) + sizeof(ItemIdData);
+    size_t need = MAXALIGN(NodeTupleSize(f.code_words, f.m, level)) + sizeof(ItemIdData);
     if (used + need > NodePageCapacity()) {
       ++block;
       off = FirstOffsetNumber;
@@ -152,7 +152,7 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
     used += need;
   }
 
-  auto* node = static_cast<NodeHeader*>(palloc(NodeTupleSize(f.dims, f.m, f.max_level)));
+  auto* node = static_cast<NodeHeader*>(palloc(NodeTupleSize(f.code_words, f.m, f.max_level)));
   Buffer buf = InvalidBuffer;
   for (size_t i = 0; i < n; ++i) {
     if (buf == InvalidBuffer || BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&tids[i])) {
@@ -170,13 +170,13 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
     node->heap_tid = st->heap_tids[i];
     node->level = static_cast<uint8>(level);
     node->flags = 0;
-    memcpy(NodeVector(node), st->vectors + i * f.dims, VectorBytes(f.dims));
-    ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+    memcpy(NodeCode(node), st->vectors + i * f.code_words, WordBytes(f.code_words));
+    ItemPointerData* slots = NodeSlotsPtr(node, f.code_words);
     for (int l = 0; l <= level; ++l) {
       int count;
       const uint32* nb = g.neighbors(id, l, &count);
       ItemPointerData* dst = slots + LevelSlotStart(f.m, l);
-      for (int k = 0; k < LevelSlotCount(f.m, l); ++k) {
+      for (int k = 0; k < core::MaxLinks(f.m, l); ++k) {
         if (k < count) {
           dst[k] = tids[nb[k]];
         } else {
@@ -184,7 +184,7 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
         }
       }
     }
-    Size size = NodeTupleSize(f.dims, f.m, level);
+    Size size = NodeTupleSize(f.code_words, f.m, level);
     if (PageAddItem(BufferGetPage(buf), (Item)node, size, ItemPointerGetOffsetNumber(&tids[i]), false, false) ==
         InvalidOffsetNumber) {
       elog(ERROR, "failed to add node to index \"%s\"", RelationGetRelationName(st->index));
@@ -229,7 +229,7 @@ void BuildInMemory(BuildState* st) {
   opts.poll = PollBuild;
   opts.poll_ctx = st;
   const IndexFacts& f = st->facts;
-  core::RowFormat format{static_cast<size_t>(f.dims), static_cast<size_t>(f.query_words), f.distance, f.decode};
+  core::RowFormat format{static_cast<size_t>(f.code_words), static_cast<size_t>(f.query_words), f.distance, f.decode};
   core::Status status = core::BuildGraph(st->vectors, st->count, format, opts, graph);
   if (status == core::Status::kCancelled) {
     CHECK_FOR_INTERRUPTS();
@@ -253,11 +253,11 @@ void LogBuiltPages(BuildState* st) {
 }
 
 // Rows the in-memory build can hold within the budget (vectors and graph).
-size_t MaxRowsInMemory(size_t budget, int dims, int m, int threads) {
+size_t MaxRowsInMemory(size_t budget, int code_words, int m, int threads) {
   size_t lo = 0, hi = static_cast<size_t>(UINT32_MAX) - 1;
   while (lo < hi) {
     size_t mid = lo + (hi - lo + 1) / 2;
-    if (core::HnswGraph::EstimateBytes(mid, dims, m, threads) <= budget) {
+    if (core::HnswGraph::EstimateBytes(mid, code_words, m, threads) <= budget) {
       lo = mid;
     } else {
       hi = mid - 1;
@@ -270,7 +270,7 @@ void LeaveMemory(BuildState* st) {
   // What the whole table would need: its row estimate, when there is one
   // larger than what was read so far.
   size_t rows = st->table_rows_estimate > st->count + 1 ? st->table_rows_estimate : st->count + 1;
-  size_t would_need = core::HnswGraph::EstimateBytes(rows, st->facts.dims, st->facts.m, st->threads);
+  size_t would_need = core::HnswGraph::EstimateBytes(rows, st->facts.code_words, st->facts.m, st->threads);
   ereport(NOTICE, (errmsg("hnsw graph no longer fits into maintenance_work_mem after %zu tuples", st->count),
                    errdetail("Building will take significantly more time."),
                    errhint("Increase maintenance_work_mem to at least %zu MB to speed up builds of this size.",
@@ -305,23 +305,23 @@ void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull,
   auto* st = static_cast<BuildState*>(arg);
   if (isnull[0]) return;
   MemoryContext old = MemoryContextSwitchTo(st->tuple_cxt);
-  int dims = st->facts.dims;
+  int words = st->facts.code_words;
   if (st->in_memory && st->count == st->capacity) {
     if (st->capacity == st->max_rows) {
       // The next row would not fit: finish what is in memory, then go slow.
       LeaveMemory(st);
     } else {
       size_t next = st->capacity * 2 < st->max_rows ? st->capacity * 2 : st->max_rows;
-      st->vectors = static_cast<float*>(repalloc_huge(st->vectors, sizeof(float) * dims * next));
+      st->vectors = static_cast<float*>(repalloc_huge(st->vectors, sizeof(float) * words * next));
       st->heap_tids = static_cast<ItemPointerData*>(repalloc_huge(st->heap_tids, sizeof(ItemPointerData) * next));
       st->capacity = next;
     }
   }
-  auto* prepared = static_cast<float*>(palloc(VectorBytes(st->facts.query_words)));
+  auto* prepared = static_cast<float*>(palloc(WordBytes(st->facts.query_words)));
   if (st->in_memory) {
     // The in-memory array holds codes, so a reduced format shrinks it.
     if (PrepareBuildKey(st, values[0], prepared)) {
-      EncodeKey(st->facts, prepared, st->vectors + st->count * dims);
+      EncodeKey(st->facts, prepared, st->vectors + st->count * words);
       st->heap_tids[st->count++] = *tid;
       st->indexed += 1;
     }
@@ -353,11 +353,11 @@ IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info) {
   st.in_memory = true;
   st.threads = build_threads > 0 ? build_threads : Min(max_parallel_maintenance_workers, max_worker_processes) + 1;
   if (st.threads < 1) st.threads = 1;
-  st.max_rows = MaxRowsInMemory(static_cast<size_t>(maintenance_work_mem) * 1024, st.facts.dims, st.facts.m,
+  st.max_rows = MaxRowsInMemory(static_cast<size_t>(maintenance_work_mem) * 1024, st.facts.code_words, st.facts.m,
                                 st.threads);
   st.table_rows_estimate = heap->rd_rel->reltuples > 0 ? static_cast<size_t>(heap->rd_rel->reltuples) : 0;
   st.capacity = st.max_rows < 1024 ? st.max_rows : 1024;
-  st.vectors = static_cast<float*>(MemoryContextAllocHuge(build_cxt, sizeof(float) * st.facts.dims * st.capacity));
+  st.vectors = static_cast<float*>(MemoryContextAllocHuge(build_cxt, sizeof(float) * st.facts.code_words * st.capacity));
   st.heap_tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(build_cxt, sizeof(ItemPointerData) * st.capacity));
 
   WriteMetaPage(index, MAIN_FORKNUM, st.facts, false);

@@ -114,7 +114,7 @@ void LoadNodes(CheckState* st) {
       n->deleted = (node->flags & kNodeDeleted) != 0;
       size_t bytes = sizeof(ItemPointerData) * NodeSlots(f.m, node->level);
       n->slots = static_cast<ItemPointerData*>(palloc(bytes));
-      memcpy(n->slots, NodeSlotsPtr(node, f.dims), bytes);
+      memcpy(n->slots, NodeSlotsPtr(node, f.code_words), bytes);
       TidSetAdd(&st->by_tid, &n->tid, st->count);
       ++st->count;
     }
@@ -130,7 +130,7 @@ void CheckLinks(CheckState* st) {
     // may lead to nodes an interrupted VACUUM removed already.
     for (int l = 0; !n.deleted && l <= n.level; ++l) {
       const ItemPointerData* list = n.slots + LevelSlotStart(f.m, l);
-      for (int k = 0; k < LevelSlotCount(f.m, l); ++k) {
+      for (int k = 0; k < core::MaxLinks(f.m, l); ++k) {
         if (!ItemPointerIsValid(&list[k])) continue;
         uint32 target;
         if (!TidSetFind(&st->by_tid, &list[k], &target)) {
@@ -191,7 +191,7 @@ void CollectLiveRows(CheckState* st) {
 void HeapRowCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {
   auto* st = static_cast<CheckState*>(arg);
   if (!alive || isnull[0]) return;
-  float* scratch = static_cast<float*>(palloc(VectorBytes(st->facts.query_words)));
+  float* scratch = static_cast<float*>(palloc(WordBytes(st->facts.query_words)));
   int key_dims;
   bool indexable = PrepareKey(st->facts, values[0], scratch, &key_dims) == KeyStatus::kOk;
   pfree(scratch);

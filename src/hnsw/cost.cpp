@@ -38,7 +38,7 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
   }
 
   double tuples = index->tuples > 1 ? index->tuples : 1;
-  int m = kDefaultM;
+  int m = kOptionDefaultM;
   Relation rel = index_open(index->indexoid, NoLock);
   auto* opts = reinterpret_cast<Options*>(rel->rd_options);
   if (opts) m = opts->m;

@@ -19,9 +19,9 @@ void InitPage(Page page, uint16 page_type) {
   GetOpaque(page)->unused = 0;
 }
 
-int MaxLevelForDims(int dims, int m) {
+int MaxLevelForCode(int code_words, int m) {
   int level = 0;
-  while (level < core::kMaxLevel && NodeFits(dims, m, level + 1)) ++level;
+  while (level < core::kMaxLevel && NodeFits(code_words, m, level + 1)) ++level;
   return level;
 }
 
@@ -93,25 +93,25 @@ void ReadFacts(Relation index, IndexFacts* facts) {
     ReportCorrupted(index, "metapage", "Key type %u and metric %u do not match the index's operator class.",
                     meta.key_type, meta.metric);
   }
-  if (meta.m < kMinM || meta.m > kMaxM || meta.ef_construction < kMinEfConstruction ||
+  if (meta.m < kOptionMinM || meta.m > kOptionMaxM || meta.ef_construction < kMinEfConstruction ||
       meta.ef_construction > kMaxEfConstruction) {
     ReportCorrupted(index, "metapage", "m = %u and ef_construction = %u are out of range.", meta.m,
                     meta.ef_construction);
   }
   // Indexes of float32 vector keys made before key_dims existed leave it 0
-  // (= dims); no other index may.
+  // (= code_words); no other index may.
   bool legacy = meta.key_dims == 0 && key_type == KeyType::kVector && storage == kernels::CodeFormat::kF32;
-  int key_dims = legacy ? meta.dims : static_cast<int>(Min(meta.key_dims, static_cast<uint32>(INT_MAX)));
+  int key_dims = legacy ? meta.code_words : static_cast<int>(Min(meta.key_dims, static_cast<uint32>(INT_MAX)));
   int limit = MaxKeyDims(key_type, storage, meta.m);
-  if (key_dims < 1 || key_dims > limit || meta.dims != CodeWords(key_type, storage, key_dims) ||
+  if (key_dims < 1 || key_dims > limit || meta.code_words != CodeWords(key_type, storage, key_dims) ||
       (column.typmod > 0 && key_dims != column.typmod)) {
     ReportCorrupted(index, "metapage",
                     "%d key dimensions in %u stored words do not fit this index (limit %d, column of %d).", key_dims,
-                    meta.dims, limit, column.typmod);
+                    meta.code_words, limit, column.typmod);
   }
-  if (meta.max_level != MaxLevelForDims(meta.dims, meta.m)) {
+  if (meta.max_level != MaxLevelForCode(meta.code_words, meta.m)) {
     ReportCorrupted(index, "metapage", "The highest level is %u, not %d.", meta.max_level,
-                    MaxLevelForDims(meta.dims, meta.m));
+                    MaxLevelForCode(meta.code_words, meta.m));
   }
   bool has_entry = ItemPointerIsValid(&meta.entry);
   if (has_entry ? (meta.entry_level < 0 || meta.entry_level > meta.max_level ||
@@ -121,7 +121,7 @@ void ReadFacts(Relation index, IndexFacts* facts) {
                     ItemPointerGetBlockNumberNoCheck(&meta.entry), ItemPointerGetOffsetNumberNoCheck(&meta.entry),
                     meta.entry_level);
   }
-  facts->dims = meta.dims;
+  facts->code_words = meta.code_words;
   facts->key_type = key_type;
   facts->key_dims = key_dims;
   facts->storage = storage;

@@ -25,8 +25,8 @@ static void ValidateQuantization(const char* value) {
 
 void RegisterOptions() {
   options_kind = add_reloption_kind();
-  add_int_reloption(options_kind, "m", "Links per graph node (2*m on the bottom level).", kDefaultM, kMinM,
-                    kMaxM, AccessExclusiveLock);
+  add_int_reloption(options_kind, "m", "Links per graph node (2*m on the bottom level).", kOptionDefaultM, kOptionMinM,
+                    kOptionMaxM, AccessExclusiveLock);
   add_int_reloption(options_kind, "ef_construction", "Candidate list size while building the graph.",
                     kDefaultEfConstruction, kMinEfConstruction, kMaxEfConstruction, AccessExclusiveLock);
   add_string_reloption(options_kind, "quantization",
@@ -53,7 +53,7 @@ bytea* ParseOptions(Datum reloptions, bool validate) {
 
 void GetBuildParams(Relation index, int* m, int* ef_construction) {
   auto* opts = reinterpret_cast<Options*>(index->rd_options);
-  *m = opts ? opts->m : kDefaultM;
+  *m = opts ? opts->m : kOptionDefaultM;
   *ef_construction = opts ? opts->ef_construction : kDefaultEfConstruction;
   if (*ef_construction < 2 * *m) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

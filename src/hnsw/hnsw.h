@@ -26,7 +26,8 @@ extern int rerank_candidates;  // vecann.rerank_candidates
 void DefineSettings();
 
 // ---- index options (WITH (m = 16, ef_construction = 64)) -----------------------
-constexpr int kDefaultM = 16, kMinM = 2, kMaxM = 100;
+// (The option's range is pgvector's; the core accepts a wider one, core::kMaxM.)
+constexpr int kOptionDefaultM = 16, kOptionMinM = 2, kOptionMaxM = 100;
 constexpr int kDefaultEfConstruction = 64, kMinEfConstruction = 4, kMaxEfConstruction = 1000;
 
 // The stored form of new indexes without a quantization option.
@@ -47,7 +48,7 @@ kernels::CodeFormat GetQuantization(Relation index);
 
 // ---- index-wide facts ---------------------------------------------------------
 struct IndexFacts {
-  int dims;  // 4-byte words per stored vector code (the node tuple's vector)
+  int code_words;  // 4-byte words of a stored code (the node tuple's vector)
   KeyType key_type;
   int key_dims;  // dimensions of the key (bits for bit)
   int query_words;  // 4-byte words of a prepared key (PrepareKey): key_dims
@@ -125,7 +126,7 @@ kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage);
 // fits a page at this m (0 when the storage does not apply to the key type).
 int CodeWords(KeyType type, kernels::CodeFormat storage, int key_dims);
 int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m);
-// The stored code of a prepared key (facts.dims words).
+// The stored code of a prepared key (facts.code_words words).
 void EncodeKey(const IndexFacts& facts, const float* prepared, float* code);
 // Fills query_words, distance and decode from key_type, key_dims, storage
 // and metric.

@@ -38,8 +38,8 @@ void FillNode(NodeHeader* node, const IndexFacts& f, const float* code, ItemPoin
   node->heap_tid = *heap_tid;
   node->level = static_cast<uint8>(level);
   node->flags = 0;
-  memcpy(NodeVector(node), code, VectorBytes(f.dims));
-  ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+  memcpy(NodeCode(node), code, WordBytes(f.code_words));
+  ItemPointerData* slots = NodeSlotsPtr(node, f.code_words);
   for (int i = 0; i < NodeSlots(f.m, level); ++i) ItemPointerSetInvalid(&slots[i]);
   for (int l = 0; l <= level; ++l) {
     for (int i = 0; i < nlinks[l]; ++i) slots[LevelSlotStart(f.m, l) + i] = links[l][i];
@@ -125,10 +125,10 @@ void PromoteEntry(Relation index, ItemPointer tid, int level, Buffer meta_buf_lo
 void InsertNodeLocked(Relation index, const IndexFacts& facts_in, const float* vector, ItemPointer heap_tid) {
   IndexFacts f = facts_in;
   int level = core::DrawLevel(1.0 - pg_prng_double(&pg_global_prng_state), f.m, f.max_level);
-  Size size = NodeTupleSize(f.dims, f.m, level);
+  Size size = NodeTupleSize(f.code_words, f.m, level);
   auto* node = static_cast<NodeHeader*>(palloc0(size));
   // The graph is searched with the prepared key; the node stores its code.
-  auto* code = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  auto* code = static_cast<float*>(palloc(WordBytes(f.code_words)));
   EncodeKey(f, vector, code);
   auto** links = static_cast<ItemPointerData**>(palloc0(sizeof(ItemPointerData*) * (level + 1)));
   int* nlinks = static_cast<int*>(palloc0(sizeof(int) * (level + 1)));
@@ -163,8 +163,8 @@ void InsertNodeLocked(Relation index, const IndexFacts& facts_in, const float* v
     return;
   }
   for (int l = top; l >= 0; --l) {
-    links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * LevelSlotCount(f.m, l)));
-    nlinks[l] = SelectLinks(f, &cands[l], LevelSlotCount(f.m, l), links[l]);
+    links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * core::MaxLinks(f.m, l)));
+    nlinks[l] = SelectLinks(f, &cands[l], core::MaxLinks(f.m, l), links[l]);
   }
 
   FillNode(node, f, code, heap_tid, level, links, nlinks);
@@ -198,7 +198,7 @@ bool Insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   MemoryContext old = MemoryContextSwitchTo(cxt);
   IndexFacts facts;
   ReadFacts(index, &facts);
-  auto* prepared = static_cast<float*>(palloc(VectorBytes(facts.query_words)));
+  auto* prepared = static_cast<float*>(palloc(WordBytes(facts.query_words)));
   int key_dims;
   KeyStatus status = PrepareKey(facts, values[0], prepared, &key_dims);
   if (status == KeyStatus::kWrongDims) {

@@ -202,7 +202,7 @@ KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) 
       auto* v = type::DatumGetVector(key);
       *key_dims = v->dim;
       if (v->dim != f.key_dims) return KeyStatus::kWrongDims;
-      memcpy(out, v->x, VectorBytes(words));
+      memcpy(out, v->x, WordBytes(words));
       break;
     }
     case KeyType::kHalfvec: {
@@ -216,7 +216,7 @@ KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) 
       auto* v = type::DatumGetSparseVector(key);
       *key_dims = v->dim;
       if (v->dim != f.key_dims) return KeyStatus::kWrongDims;
-      memset(out, 0, VectorBytes(words));
+      memset(out, 0, WordBytes(words));
       const float* values = type::SparseValues(v);
       for (int i = 0; i < v->nnz; ++i) out[v->indices[i]] = values[i];
       break;
@@ -225,7 +225,7 @@ KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) 
       auto* v = DatumGetVarBitP(key);
       *key_dims = VARBITLEN(v);
       if (VARBITLEN(v) != f.key_dims) return KeyStatus::kWrongDims;
-      memset(out, 0, VectorBytes(words));
+      memset(out, 0, WordBytes(words));
       memcpy(out, VARBITS(v), VARBITBYTES(v));
       break;
     }
@@ -259,7 +259,7 @@ int CodeWords(KeyType type, kernels::CodeFormat storage, int key_dims) {
 }
 
 int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m) {
-  int words = MaxDimsForM(m);
+  int words = MaxCodeWordsForM(m);
   if (type == KeyType::kBit && storage != kernels::CodeFormat::kF32) return 0;
   // Codes grow with the dimensions, and never by less than a word per 32
   // dimensions: the answer lies below words * 32.
@@ -277,7 +277,7 @@ int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m) {
 
 void EncodeKey(const IndexFacts& f, const float* prepared, float* code) {
   if (f.storage == kernels::CodeFormat::kF32) {
-    memcpy(code, prepared, VectorBytes(f.dims));
+    memcpy(code, prepared, WordBytes(f.code_words));
     return;
   }
   kernels::Encode(f.storage, prepared, static_cast<size_t>(f.query_words),

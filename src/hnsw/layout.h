@@ -12,10 +12,10 @@
 //   6       1                level L of the node (0..kMaxLevel)
 //   7       1                flags (kNodeDeleted: the row is gone; the node
 //                            stays as a waypoint until vacuum repairs the graph)
-//   8       4*dims           the vector's code: float32 values, or the reduced
+//   8       4*code_words     the vector's code: float32 values, or the reduced
 //                            form the index option `quantization` chose (the
 //                            metapage's storage byte; kernels/quantize.h has
-//                            each format's layout); `dims` counts 4-byte words
+//                            each format's layout), in 4-byte words
 //   ...     6*(2m + L*m)     neighbour slots: 2m for level 0, then m for each
 //                            level 1..L; each an index TID (block, offset) of
 //                            another node tuple, unused slots invalid
@@ -26,10 +26,10 @@
 //   1536-d, level 0:  8 + 6144 + 192 = 6344 bytes -> 1 node per page
 // With quantization the vector takes less room: 784-d is 1568 + 8 bytes as
 // f16/bf16, 784 + 16 as i8 and 98 + 16 (rounded to 116) as bit. The largest
-// code that fits is limited by the level-0 node alone (MaxDimsForM: 1988
+// code that fits is limited by the level-0 node alone (MaxCodeWordsForM: 1988
 // words at m = 16; MaxKeyDims in keys.cpp turns words into each format's
 // dimension limit); a node drawn a level too high for the
-// page is given the highest level that fits (MaxLevelForDims), which only
+// page is given the highest level that fits (MaxLevelForCode), which only
 // flattens the top of the hierarchy, never breaks it.
 #ifndef VECANN_HNSW_LAYOUT_H_
 #define VECANN_HNSW_LAYOUT_H_
@@ -40,6 +40,8 @@ extern "C" {
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 }
+
+#include "core/hnsw_types.h"
 
 namespace vecann::hnsw {
 
@@ -81,7 +83,7 @@ enum class KeyType : uint8 { kVector = 0, kHalfvec = 1, kSparsevec = 2, kBit = 3
 struct HnswMetaData {
   uint32 magic;
   uint32 version;
-  uint16 dims;    // 4-byte words per stored vector (= dimensions for float keys)
+  uint16 code_words;  // 4-byte words per stored code (= dimensions for float32)
   uint8 metric;   // Metric
   uint8 storage;  // kernels::CodeFormat of the stored vectors (1 = float32,
                   // the only one before quantization existed)
@@ -93,7 +95,7 @@ struct HnswMetaData {
   uint8 key_type;         // KeyType
   uint8 unused;
   uint32 key_dims;        // dimensions (bits for bit) of the key; 0 in older
-                          // metapages, where it equals dims
+                          // metapages, where it equals code_words
   uint32 checksum;        // CRC-32C of the fields above (format 2 on; see SealMeta)
 };
 static_assert(offsetof(HnswMetaData, checksum) == 32, "the checksum covers 32 bytes without padding");
@@ -109,33 +111,33 @@ struct NodeHeader {
   ItemPointerData heap_tid;
   uint8 level;
   uint8 flags;
-  // float vector[dims], then neighbour slots (see the file comment)
+  // the code (code_words words), then neighbour slots (see the file comment)
 };
 static_assert(sizeof(NodeHeader) == 8, "node header must be 8 bytes");
 
-inline size_t VectorBytes(int dims) { return sizeof(float) * static_cast<size_t>(dims); }
+// Bytes of `words` 4-byte words (a code, or a prepared key).
+inline size_t WordBytes(int words) { return sizeof(float) * static_cast<size_t>(words); }
 
 // Neighbour slots of a node of `level`: 2m + level*m.
 inline int NodeSlots(int m, int level) { return 2 * m + level * m; }
 
-// First slot of `level`'s neighbour list, and its length.
+// First slot of `level`'s neighbour list (its length is core::MaxLinks).
 inline int LevelSlotStart(int m, int level) { return level == 0 ? 0 : 2 * m + (level - 1) * m; }
-inline int LevelSlotCount(int m, int level) { return level == 0 ? 2 * m : m; }
 
-inline size_t NodeTupleSize(int dims, int m, int level) {
-  return sizeof(NodeHeader) + VectorBytes(dims) + sizeof(ItemPointerData) * static_cast<size_t>(NodeSlots(m, level));
+inline size_t NodeTupleSize(int code_words, int m, int level) {
+  return sizeof(NodeHeader) + WordBytes(code_words) + sizeof(ItemPointerData) * static_cast<size_t>(NodeSlots(m, level));
 }
 
-inline float* NodeVector(NodeHeader* n) { return reinterpret_cast<float*>(reinterpret_cast<char*>(n) + sizeof(NodeHeader)); }
-inline const float* NodeVector(const NodeHeader* n) {
+inline float* NodeCode(NodeHeader* n) { return reinterpret_cast<float*>(reinterpret_cast<char*>(n) + sizeof(NodeHeader)); }
+inline const float* NodeCode(const NodeHeader* n) {
   return reinterpret_cast<const float*>(reinterpret_cast<const char*>(n) + sizeof(NodeHeader));
 }
-inline ItemPointerData* NodeSlotsPtr(NodeHeader* n, int dims) {
-  return reinterpret_cast<ItemPointerData*>(reinterpret_cast<char*>(n) + sizeof(NodeHeader) + VectorBytes(dims));
+inline ItemPointerData* NodeSlotsPtr(NodeHeader* n, int code_words) {
+  return reinterpret_cast<ItemPointerData*>(reinterpret_cast<char*>(n) + sizeof(NodeHeader) + WordBytes(code_words));
 }
-inline const ItemPointerData* NodeSlotsPtr(const NodeHeader* n, int dims) {
+inline const ItemPointerData* NodeSlotsPtr(const NodeHeader* n, int code_words) {
   return reinterpret_cast<const ItemPointerData*>(reinterpret_cast<const char*>(n) + sizeof(NodeHeader) +
-                                                  VectorBytes(dims));
+                                                  WordBytes(code_words));
 }
 
 // Bytes a node page offers to items (each item also costs an ItemIdData).
@@ -143,19 +145,19 @@ inline size_t NodePageCapacity() {
   return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque));
 }
 
-inline bool NodeFits(int dims, int m, int level) {
-  return MAXALIGN(NodeTupleSize(dims, m, level)) + sizeof(ItemIdData) <= NodePageCapacity();
+inline bool NodeFits(int code_words, int m, int level) {
+  return MAXALIGN(NodeTupleSize(code_words, m, level)) + sizeof(ItemIdData) <= NodePageCapacity();
 }
 
 // Largest number of 4-byte words of a code whose level-0 node fits a page at this m.
-inline int MaxDimsForM(int m) {
+inline int MaxCodeWordsForM(int m) {
   size_t item_room = (NodePageCapacity() - sizeof(ItemIdData)) & ~static_cast<size_t>(MAXIMUM_ALIGNOF - 1);
   size_t fixed = sizeof(NodeHeader) + sizeof(ItemPointerData) * static_cast<size_t>(2 * m);
   return item_room > fixed ? static_cast<int>((item_room - fixed) / sizeof(float)) : 0;
 }
 
 // Highest level a node can have and still fit a page (capped by the core's).
-int MaxLevelForDims(int dims, int m);
+int MaxLevelForCode(int code_words, int m);
 
 inline PageOpaque* GetOpaque(Page page) { return reinterpret_cast<PageOpaque*>(PageGetSpecialPointer(page)); }
 

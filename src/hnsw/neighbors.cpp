@@ -77,9 +77,9 @@ bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, c
   SearchInit(&s, index, f, query, true, cxt);
   int ef = f->ef_construction;
   auto* batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * ef));
-  // A level's entries: the descent's (at most kDescentBeam), then its batch
+  // A level's entries: the descent's (at most core::kDescentBeam), then its batch
   // (at most ef) and, without live nodes, the waypoints (at most m).
-  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (Max(ef, kDescentBeam) + f->m)));
+  auto* entries = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (Max(ef, core::kDescentBeam) + f->m)));
   int nentries = SearchDescend(&s, top, entries);
   if (nentries == 0) return false;
   ItemPointerData start = entries[0];
@@ -89,7 +89,6 @@ bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, c
     CandidatesInit(c, ef);
     SearchStartLayer(&s, l, entries, nentries);
     s.visit_limit = s.nnodes + kVisitFactor * static_cast<uint32>(ef);
-    s.limit_reached = false;
     int k = SearchBatch(&s, ef, batch);
     s.visit_limit = 0;
     nentries = 0;
@@ -132,33 +131,43 @@ int SelectLinks(const IndexFacts& f, LevelCandidates* c, int cap, ItemPointerDat
 
 bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, int level, const ItemPointerData* to,
               const float* to_code, bool force) {
-  int cap = LevelSlotCount(f.m, level);
+  int cap = core::MaxLinks(f.m, level);
   size_t n_words = static_cast<size_t>(f.query_words);
-  auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * (cap + 1)));
-  auto* from_vector = static_cast<float*>(palloc(VectorBytes(f.dims)));
-  auto* from_query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
+  auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
+  auto* from_query = static_cast<float*>(palloc(WordBytes(f.query_words)));
   // Candidate vectors: the existing neighbours, then the new node.
   auto** vectors = static_cast<float**>(palloc(sizeof(float*) * (cap + 1)));
-  for (int i = 0; i < cap; ++i) vectors[i] = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  for (int i = 0; i < cap; ++i) vectors[i] = static_cast<float*>(palloc(WordBytes(f.code_words)));
   auto* cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * (cap + 1)));
   auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * cap));
   auto* new_list = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
   auto* stays = static_cast<bool*>(palloc(sizeof(bool) * (cap + 1)));
-  ItemPointer from_tid = const_cast<ItemPointer>(from);
 
   for (int attempt = 0; attempt < kRelinkRetries; ++attempt) {
     NodeHeader header;
-    int n = ReadNode(index, f, from_tid, level, from_vector, links, &header);
-    if (n < 0 || header.level < level) return false;  // vacuum removed it meanwhile
-    for (int i = 0; i < n; ++i) {
-      if (ItemPointerEquals(&links[i], const_cast<ItemPointer>(to))) return true;
+    float* from_vector;
+    ItemPointerData* slots;
+    if (!ReadWholeNode(index, f, from, &header, &from_vector, &slots, nullptr) || header.level < level) {
+      return false;  // vacuum removed it meanwhile
+    }
+    const ItemPointerData* list = slots + LevelSlotStart(f.m, level);
+    int n = 0;
+    int free_slot = -1;
+    for (int i = 0; i < cap; ++i) {
+      if (!ItemPointerIsValid(&list[i])) {
+        if (free_slot < 0) free_slot = i;
+        continue;
+      }
+      if (ItemPointerEquals(const_cast<ItemPointer>(&list[i]), const_cast<ItemPointer>(to))) return true;
+      links[n++] = list[i];
     }
 
-    int count = 0;
-    if (n < cap) {
-      memcpy(new_list, links, sizeof(ItemPointerData) * n);
-      new_list[n] = *to;
-      count = n + 1;
+    // The new list keeps the surviving links in their slots and puts the new
+    // node in a free one, or where a dropped one was: the page changes by a
+    // few bytes, and so does its WAL.
+    memcpy(new_list, list, sizeof(ItemPointerData) * cap);
+    if (free_slot >= 0) {
+      new_list[free_slot] = *to;
     } else {
       const float* q = CodeAsQuery(f, from_vector, from_query);
       for (int i = 0; i < n; ++i) {
@@ -192,55 +201,26 @@ bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, 
         memset(stays, 0, sizeof(bool) * (n + 1));
         for (size_t i = 0; i < kept; ++i) stays[chosen[i].id] = true;
       }
-      // Keep the surviving links in their slots and put the new node where a
-      // dropped one was: the page changes by a few bytes, and so does its WAL.
       bool placed = false;
-      for (int i = 0; i < n; ++i) {
-        if (stays[i]) {
-          new_list[i] = links[i];
-        } else if (!placed) {
+      for (int i = 0; i < n; ++i) {  // the list is full: slot i holds links[i]
+        if (stays[i]) continue;
+        if (!placed) {
           new_list[i] = *to;
           placed = true;
         } else {
           ItemPointerSetInvalid(&new_list[i]);
         }
       }
-      count = n;
     }
 
-    // Write the new list if nobody changed the old one meanwhile.
-    Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(from));
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    NodeHeader* node = FindNode(index, f, BufferGetPage(buf), from);
-    if (!node) {
-      UnlockReleaseBuffer(buf);
-      return false;
+    switch (RewriteSlots(index, f, from, level, level, list, new_list, nullptr)) {
+      case RewriteResult::kWritten:
+        return true;
+      case RewriteResult::kGone:
+        return false;
+      case RewriteResult::kChanged:
+        break;  // someone rewrote the list meanwhile: decide again
     }
-    ItemPointerData* slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
-    int current = 0;
-    bool same = node->level >= level;
-    for (int i = 0; same && i < cap; ++i) {
-      if (!ItemPointerIsValid(&slots[i])) continue;
-      same = current < n && ItemPointerEquals(&slots[i], &links[current]);
-      ++current;
-    }
-    if (same && current == n) {
-      GenericXLogState* state = GenericXLogStart(index);
-      Page page = GenericXLogRegisterBuffer(state, buf, 0);
-      node = FindNode(index, f, page, from);
-      slots = NodeSlotsPtr(node, f.dims) + LevelSlotStart(f.m, level);
-      for (int i = 0; i < cap; ++i) {
-        if (i < count) {
-          slots[i] = new_list[i];
-        } else {
-          ItemPointerSetInvalid(&slots[i]);
-        }
-      }
-      GenericXLogFinish(state);
-      UnlockReleaseBuffer(buf);
-      return true;
-    }
-    UnlockReleaseBuffer(buf);
   }
   return false;
 }
@@ -264,21 +244,22 @@ void LinkBackAll(Relation index, const IndexFacts& f, const ItemPointerData* to,
   if (!linked && nlinks[0] > 0) LinkBack(index, f, &links[0][0], 0, to, to_code, true);
 }
 
-RewriteResult RewriteSlots(Relation index, const IndexFacts& f, const ItemPointerData* tid, int level,
-                           const ItemPointerData* expected, const ItemPointerData* fresh,
+RewriteResult RewriteSlots(Relation index, const IndexFacts& f, const ItemPointerData* tid, int first_level,
+                           int last_level, const ItemPointerData* expected, const ItemPointerData* fresh,
                            BufferAccessStrategy strategy) {
-  size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(f.m, level);
+  int first = LevelSlotStart(f.m, first_level);
+  size_t slot_bytes = sizeof(ItemPointerData) * (LevelSlotStart(f.m, last_level) + core::MaxLinks(f.m, last_level) - first);
   Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumber(tid), strategy);
   LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
   NodeHeader* node = FindNode(index, f, BufferGetPage(buf), tid);
   RewriteResult result = RewriteResult::kGone;
-  if (node && node->level == level && !(node->flags & kNodeDeleted)) {
+  if (node && node->level >= last_level) {
     result = RewriteResult::kChanged;
-    if (memcmp(NodeSlotsPtr(node, f.dims), expected, slot_bytes) == 0) {
+    if (memcmp(NodeSlotsPtr(node, f.code_words) + first, expected, slot_bytes) == 0) {
       GenericXLogState* state = GenericXLogStart(index);
       Page page = GenericXLogRegisterBuffer(state, buf, 0);
       node = FindNode(index, f, page, tid);
-      memcpy(NodeSlotsPtr(node, f.dims), fresh, slot_bytes);
+      memcpy(NodeSlotsPtr(node, f.code_words) + first, fresh, slot_bytes);
       GenericXLogFinish(state);
       result = RewriteResult::kWritten;
     }
@@ -298,10 +279,10 @@ bool ReadWholeNode(Relation index, const IndexFacts& f, const ItemPointerData* t
   }
   *header = *node;
   size_t slot_bytes = sizeof(ItemPointerData) * NodeSlots(f.m, node->level);
-  *code = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  *code = static_cast<float*>(palloc(WordBytes(f.code_words)));
   *slots = static_cast<ItemPointerData*>(palloc(slot_bytes));
-  memcpy(*code, NodeVector(node), VectorBytes(f.dims));
-  memcpy(*slots, NodeSlotsPtr(node, f.dims), slot_bytes);
+  memcpy(*code, NodeCode(node), WordBytes(f.code_words));
+  memcpy(*slots, NodeSlotsPtr(node, f.code_words), slot_bytes);
   UnlockReleaseBuffer(buf);
   return true;
 }
@@ -316,7 +297,7 @@ void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, Memor
     MemoryContextSwitchTo(old);
     return;
   }
-  auto* query = static_cast<float*>(palloc(VectorBytes(f->query_words)));
+  auto* query = static_cast<float*>(palloc(WordBytes(f->query_words)));
   const float* q = CodeAsQuery(*f, code, query);
   int top = header.level < f->entry_level ? header.level : f->entry_level;
   auto* cands = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
@@ -330,7 +311,7 @@ void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, Memor
   auto** links = static_cast<ItemPointerData**>(palloc(sizeof(ItemPointerData*) * (top + 1)));
   int* nlinks = static_cast<int*>(palloc(sizeof(int) * (top + 1)));
   for (int l = 0; l <= top; ++l) {
-    int cap = LevelSlotCount(f->m, l);
+    int cap = core::MaxLinks(f->m, l);
     links[l] = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
     nlinks[l] = SelectLinks(*f, &cands[l], cap, links[l]);
     if (nlinks[l] == 0) continue;  // nothing better found: keep the old list
@@ -343,7 +324,7 @@ void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, Memor
       }
     }
   }
-  if (RewriteSlots(index, *f, tid, header.level, slots, fresh, nullptr) != RewriteResult::kGone) {
+  if (RewriteSlots(index, *f, tid, 0, header.level, slots, fresh, nullptr) != RewriteResult::kGone) {
     LinkBackAll(index, *f, tid, code, top, links, nlinks, cands);
   }
   MemoryContextSwitchTo(old);

@@ -72,12 +72,14 @@ bool ReadWholeNode(Relation index, const IndexFacts& facts, const ItemPointerDat
 
 enum class RewriteResult { kWritten, kChanged, kGone };
 
-// The optimistic write of a node's lists: replaces all its slots with
-// `fresh` if the node (of `level`, live) still has the slots `expected`;
-// kChanged when someone rewrote them meanwhile, kGone when the node was
-// deleted or removed.
-RewriteResult RewriteSlots(Relation index, const IndexFacts& facts, const ItemPointerData* tid, int level,
-                           const ItemPointerData* expected, const ItemPointerData* fresh,
+// The one optimistic write of neighbour lists (insert, VACUUM repair and
+// re-linking all use it): replaces the slots of levels first_level ..
+// last_level of the node at tid with `fresh` if they are still `expected`
+// (both as read from the node: every slot of those levels, invalid ones
+// too). kChanged when someone rewrote them meanwhile (read and decide
+// again), kGone when no node of at least last_level is at tid.
+RewriteResult RewriteSlots(Relation index, const IndexFacts& facts, const ItemPointerData* tid, int first_level,
+                           int last_level, const ItemPointerData* expected, const ItemPointerData* fresh,
                            BufferAccessStrategy strategy);
 
 // Re-links an existing live node as if it were inserted again: new lists from

@@ -86,7 +86,7 @@ NodeStatus NodeAtStatus(const IndexFacts& f, Page page, OffsetNumber off, NodeHe
     return NodeStatus::kCorrupt;
   }
   auto* n = reinterpret_cast<NodeHeader*>(PageGetItem(page, lp));
-  if (n->level > f.max_level || len != NodeTupleSize(f.dims, f.m, n->level)) return NodeStatus::kCorrupt;
+  if (n->level > f.max_level || len != NodeTupleSize(f.code_words, f.m, n->level)) return NodeStatus::kCorrupt;
   *node = n;
   return NodeStatus::kOk;
 }

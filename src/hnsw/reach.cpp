@@ -133,11 +133,11 @@ void FindReachable(Relation index, const IndexFacts& f, BufferAccessStrategy str
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     const NodeHeader* node = FindNode(index, f, BufferGetPage(buf), &tid);
     int top = node ? Min(hi, static_cast<int>(node->level)) : -1;
-    if (top >= 0) memcpy(slots, NodeSlotsPtr(node, f.dims), sizeof(ItemPointerData) * NodeSlots(f.m, top));
+    if (top >= 0) memcpy(slots, NodeSlotsPtr(node, f.code_words), sizeof(ItemPointerData) * NodeSlots(f.m, top));
     UnlockReleaseBuffer(buf);
     for (int l = lo + 1; l <= top; ++l) {
       const ItemPointerData* list = slots + LevelSlotStart(f.m, l);
-      for (int i = 0; i < LevelSlotCount(f.m, l); ++i) {
+      for (int i = 0; i < core::MaxLinks(f.m, l); ++i) {
         uint32 target;
         if (!ItemPointerIsValid(&list[i]) || !Marked(*r, r->present, &list[i])) continue;
         BitOf(*r, &list[i], &target);

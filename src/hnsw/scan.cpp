@@ -303,7 +303,7 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     st->seq_offset = FirstOffsetNumber;
     return;
   }
-  st->query = static_cast<float*>(palloc(VectorBytes(st->facts.query_words)));
+  st->query = static_cast<float*>(palloc(WordBytes(st->facts.query_words)));
   int query_dims;
   KeyStatus status = PrepareKey(st->facts, scan->orderByData[0].sk_argument, st->query, &query_dims);
   if (status == KeyStatus::kWrongDims) {
@@ -350,7 +350,7 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   }
   SearchInit(&st->search, scan->indexRelation, &st->facts, st->query, false, st->cxt);
   st->search.live_only = true;  // rows of deleted nodes are never returned
-  ItemPointerData starts[kDescentBeam];
+  ItemPointerData starts[core::kDescentBeam];
   int nstarts = SearchDescend(&st->search, 0, starts);
   if (nstarts == 0) {
     StartSweep(st);  // vacuum emptied the index meanwhile
@@ -412,7 +412,7 @@ void SweepPass(IndexScanDesc scan, ScanState* st) {
       ItemPointerSet(&s.tid, blk, off);
       CheckHeapTid(index, node, &s.tid);
       s.heap_tid = node->heap_tid;
-      const float* code = NodeVector(node);
+      const float* code = NodeCode(node);
       s.distance = f.distance(st->query, code, static_cast<size_t>(f.query_words));
       s.error = f.decode ? kernels::CodeError(f.storage, code) : 0.0f;
       s.norm = f.decode ? kernels::CodeNorm(f.storage, code) : 0.0f;
@@ -576,7 +576,7 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
       SweepPass(scan, st);
       continue;
     }
-    if (st->batches > 0 && st->search.limit_reached) {
+    if (st->batches > 0 && SearchStopped(&st->search)) {
       StartSweep(st);
       continue;
     }

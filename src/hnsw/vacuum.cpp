@@ -120,7 +120,7 @@ struct NodeCopy {
 
 bool LinksToDead(VacuumState* vs, const NodeCopy& n, int level) {
   const ItemPointerData* list = n.slots + LevelSlotStart(vs->facts.m, level);
-  for (int i = 0; i < LevelSlotCount(vs->facts.m, level); ++i) {
+  for (int i = 0; i < core::MaxLinks(vs->facts.m, level); ++i) {
     if (ItemPointerIsValid(&list[i]) && TidSetFind(&vs->dead, &list[i])) return true;
   }
   return false;
@@ -141,7 +141,7 @@ void AddLinkCandidate(VacuumState* vs, const NodeCopy& n, int level, const float
   if (TidSetFind(&vs->dead, tid) || ItemPointerEquals(const_cast<ItemPointer>(tid), const_cast<ItemPointer>(&n.tid))) {
     return;
   }
-  float* v = static_cast<float*>(palloc(VectorBytes(f.dims)));
+  float* v = static_cast<float*>(palloc(WordBytes(f.code_words)));
   NodeHeader header;
   if (ReadNode(vs->info->index, f, const_cast<ItemPointer>(tid), level, v, nullptr, &header) < 0 ||
       header.level < level || (header.flags & kNodeDeleted)) {
@@ -154,7 +154,7 @@ void AddLinkCandidate(VacuumState* vs, const NodeCopy& n, int level, const float
 void DropDeadLinksIn(VacuumState* vs, ItemPointerData* fresh, int from, int to) {
   for (int l = from; l <= to; ++l) {
     ItemPointerData* list = fresh + LevelSlotStart(vs->facts.m, l);
-    for (int i = 0; i < LevelSlotCount(vs->facts.m, l); ++i) {
+    for (int i = 0; i < core::MaxLinks(vs->facts.m, l); ++i) {
       if (ItemPointerIsValid(&list[i]) && TidSetFind(&vs->dead, &list[i])) ItemPointerSetInvalid(&list[i]);
     }
   }
@@ -169,7 +169,7 @@ void DropDeadLinksIn(VacuumState* vs, ItemPointerData* fresh, int from, int to) 
 void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
   IndexFacts& f = vs->facts;
   Relation index = vs->info->index;
-  auto* query = static_cast<float*>(palloc(VectorBytes(f.query_words)));
+  auto* query = static_cast<float*>(palloc(WordBytes(f.query_words)));
   const float* q = CodeAsQuery(f, n.vector, query);
   // Levels no search from the entry point reaches (above its level, or all
   // of them when the index has no entry point) just lose their links to
@@ -182,7 +182,7 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
     DropDeadLinksIn(vs, fresh, 0, top);
     return;
   }
-  int most = f.ef_construction + 5 * LevelSlotCount(f.m, 0);  // found, live links, two-hop
+  int most = f.ef_construction + 5 * core::MaxLinks(f.m, 0);  // found, live links, two-hop
   for (int l = top; l >= 0; --l) {
     if (!LinksToDead(vs, n, l)) continue;
     LevelCandidates c;
@@ -192,7 +192,7 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
         CandidatesAdd(&c, &found[l].tids[i], found[l].codes[i], found[l].cands[i].distance);
       }
     }
-    int cap = LevelSlotCount(f.m, l);
+    int cap = core::MaxLinks(f.m, l);
     const ItemPointerData* list = n.slots + LevelSlotStart(f.m, l);
     auto* two_hop = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
     for (int i = 0; i < cap; ++i) {
@@ -226,13 +226,13 @@ void DropDeadLinks(VacuumState* vs, const ItemPointerData* tid) {
   NodeHeader* node = FindNode(index, f, BufferGetPage(buf), tid);
   bool dead_links = false;
   for (int i = 0; node && i < NodeSlots(f.m, node->level); ++i) {
-    const ItemPointerData* slot = NodeSlotsPtr(node, f.dims) + i;
+    const ItemPointerData* slot = NodeSlotsPtr(node, f.code_words) + i;
     dead_links |= ItemPointerIsValid(slot) && TidSetFind(&vs->dead, slot);
   }
   if (dead_links) {
     GenericXLogState* state = GenericXLogStart(index);
     node = FindNode(index, f, GenericXLogRegisterBuffer(state, buf, 0), tid);
-    ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+    ItemPointerData* slots = NodeSlotsPtr(node, f.code_words);
     for (int i = 0; i < NodeSlots(f.m, node->level); ++i) {
       if (ItemPointerIsValid(&slots[i]) && TidSetFind(&vs->dead, &slots[i])) ItemPointerSetInvalid(&slots[i]);
     }
@@ -258,7 +258,7 @@ void RepairNode(VacuumState* vs, const ItemPointerData* tid) {
       RepairLists(vs, n, fresh);
       result = memcmp(fresh, n.slots, slot_bytes) == 0
                    ? RewriteResult::kWritten
-                   : RewriteSlots(vs->info->index, vs->facts, tid, n.level, n.slots, fresh, vs->info->strategy);
+                   : RewriteSlots(vs->info->index, vs->facts, tid, 0, n.level, n.slots, fresh, vs->info->strategy);
     }
     MemoryContextSwitchTo(old);
     MemoryContextReset(vs->cxt);
@@ -289,13 +289,13 @@ void RepairGraph(VacuumState* vs) {
     for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); ++off) {
       const NodeHeader* node = NodeAt(index, f, page, blk, off);
       if (!node || (node->flags & kNodeDeleted)) continue;
-      const ItemPointerData* slots = NodeSlotsPtr(node, f.dims);
+      const ItemPointerData* slots = NodeSlotsPtr(node, f.code_words);
       bool linked = false, to_dead = false;
       for (int i = 0; i < NodeSlots(f.m, node->level); ++i) {
         if (!ItemPointerIsValid(&slots[i])) continue;
         bool dead = TidSetFind(&vs->dead, &slots[i]);
         to_dead |= dead;
-        linked |= !dead && i < LevelSlotCount(f.m, 0);
+        linked |= !dead && i < core::MaxLinks(f.m, 0);
       }
       if (to_dead) repair[nrepair++] = off;
       if (node->level > vs->top_level || (node->level == vs->top_level && linked && !vs->top_linked)) {
