@@ -23,24 +23,29 @@
 //   void NewLayer(int level);             a layer search starts: forget what
 //                                         was visited (on every level)
 //   bool FirstVisit(const Ref& r);        marks r visited; false if it was
-//   uint32_t Visit(const Ref& r, float* distance, bool* result);
-//                                         reads r's node: its distance to the
-//                                         query, whether it may be a result;
-//                                         returns the id candidates carry
+//   size_t VisitMany(const Ref* refs, size_t n, Candidate* out,
+//                    uint8_t* results);   reads the nodes refs[0 .. n) (each
+//                                         visited for the first time; a page
+//                                         accessor reads those on one page
+//                                         together): out[i] gets the distance
+//                                         to the query and the id candidates
+//                                         carry, results[i] whether the node
+//                                         may be a result. Returns n, or 0
+//                                         when Stop() says the search ends
 //   const Ref* Links(uint32_t id, size_t* n);
 //                                         the node's neighbours at the layer
 //                                         (valid until the next call)
 //   Ref RefOf(uint32_t id);               a visited node's Ref
 //   void Prefetch(const Ref& r);          r is about to be visited
 //   void PrefetchLinks(uint32_t id);      id is likely to be expanded
-//   bool Stop();                          asked before each expansion and
-//                                         visit: true ends the search
+//   bool Stop();                          asked before each expansion (and by
+//                                         VisitMany): true ends the search
 //   Candidate* Resize(Candidate* old, uint32_t size, uint32_t capacity);
 //                                         a heap array with room for
 //                                         `capacity` holding old's first
 //                                         `size` entries (old may be null);
 //                                         never returns null
-// and the search borrows `fresh`, room for the longest neighbour list.
+// and the search borrows ExpansionBuffers from its caller.
 #ifndef VECANN_CORE_LAYER_SEARCH_H_
 #define VECANN_CORE_LAYER_SEARCH_H_
 
@@ -61,6 +66,14 @@ struct CandidateHeap {
   uint32_t capacity;
 };
 
+// Scratch of one expansion, each array with room for the longest list.
+template <typename Ref>
+struct ExpansionBuffers {
+  Ref* fresh;         // neighbours not visited before
+  Candidate* found;   // their candidates
+  uint8_t* results;   // whether each may be a result
+};
+
 template <typename G>
 class LayerSearch {
   static_assert(std::is_trivially_copyable_v<typename G::Ref>, "a Ref is copied like bytes");
@@ -68,13 +81,12 @@ class LayerSearch {
  public:
   using Ref = typename G::Ref;
 
-  // Binds the search to its accessor; `fresh` must hold as many Refs as the
-  // longest neighbour list. A continuable search keeps everything it visited
-  // for later batches. (An Init, not a constructor: the glue keeps searches
-  // in memory Postgres allocates.)
-  void Init(G* graph, Ref* fresh, bool continuable) {
+  // Binds the search to its accessor and scratch. A continuable search
+  // keeps everything it visited for later batches. (An Init, not a
+  // constructor: the glue keeps searches in memory Postgres allocates.)
+  void Init(G* graph, ExpansionBuffers<Ref> buffers, bool continuable) {
     g_ = graph;
-    fresh_ = fresh;
+    buf_ = buffers;
     continuable_ = continuable;
     stopped_ = false;
     for (CandidateHeap& h : heaps_) h = CandidateHeap{nullptr, 0, 0};
@@ -90,10 +102,9 @@ class LayerSearch {
     g_->NewLayer(level);
     for (size_t i = 0; i < n; ++i) {
       if (!g_->FirstVisit(entries[i])) continue;
-      float d;
-      bool result;
-      const uint32_t id = g_->Visit(entries[i], &d, &result);
-      const Candidate c{d, id};
+      Candidate c;
+      uint8_t result;
+      if (g_->VisitMany(&entries[i], 1, &c, &result) == 0) continue;
       PushMin(&Frontier(), c);
       if (result) PushMin(&Spill(), c);
     }
@@ -122,20 +133,15 @@ class LayerSearch {
       size_t nf = 0;
       for (size_t j = 0; j < nl; ++j) {
         if (!g_->FirstVisit(links[j])) continue;
-        fresh_[nf++] = links[j];
+        buf_.fresh[nf++] = links[j];
         g_->Prefetch(links[j]);
       }
-      for (size_t j = 0; j < nf; ++j) {
-        if (j > 0 && g_->Stop()) {
-          stopped_ = true;
-          break;
-        }
-        float d;
-        bool result;
-        const uint32_t id = g_->Visit(fresh_[j], &d, &result);
-        Offer(Candidate{d, id}, result, ef);
+      if (nf == 0) continue;
+      if (g_->VisitMany(buf_.fresh, nf, buf_.found, buf_.results) < nf) {
+        stopped_ = true;
+        break;
       }
-      if (stopped_) break;
+      for (size_t j = 0; j < nf; ++j) Offer(buf_.found[j], buf_.results[j] != 0, ef);
     }
 
     const size_t n = res.size;
@@ -206,7 +212,7 @@ class LayerSearch {
 
   // No default member initializers: the class stays trivial (Init sets all).
   G* g_;
-  Ref* fresh_;
+  ExpansionBuffers<Ref> buf_;
   bool continuable_;
   bool stopped_;
   CandidateHeap heaps_[3];

@@ -131,10 +131,12 @@ class MemoryGraph {
     if (exclude_ != kInvalidId) visited_.TestAndSet(exclude_);
   }
   bool FirstVisit(uint32_t id) { return !visited_.TestAndSet(id); }
-  uint32_t Visit(uint32_t id, float* distance, bool* result) {
-    *distance = rows_.Dist(query_, id);
-    *result = true;
-    return id;
+  size_t VisitMany(const uint32_t* ids, size_t n, Candidate* out, uint8_t* results) {
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = Candidate{rows_.Dist(query_, ids[i]), ids[i]};
+      results[i] = 1;
+    }
+    return n;
   }
   const uint32_t* Links(uint32_t id, size_t* n) {
     locks_.Lock(id);
@@ -176,8 +178,9 @@ class MemoryGraph {
 class MemorySearch {
  public:
   MemorySearch(const HnswGraph* graph, const Rows& rows, NodeLocks locks, bool continuable)
-      : graph_(graph, rows, locks), fresh_(graph_.max_links()) {
-    search_.Init(&graph_, fresh_.data(), continuable);
+      : graph_(graph, rows, locks), fresh_(graph_.max_links()), found_(graph_.max_links()),
+        results_(graph_.max_links()) {
+    search_.Init(&graph_, ExpansionBuffers<uint32_t>{fresh_.data(), found_.data(), results_.data()}, continuable);
   }
   ~MemorySearch() {
     for (int i = 0; i < 3; ++i) std::free(search_.heaps()[i].data);
@@ -191,6 +194,8 @@ class MemorySearch {
  private:
   MemoryGraph graph_;
   std::vector<uint32_t> fresh_;
+  std::vector<Candidate> found_;
+  std::vector<uint8_t> results_;
   LayerSearch<MemoryGraph> search_;
 };
 

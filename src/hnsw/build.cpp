@@ -8,6 +8,7 @@
 // Also ambuildempty: the init fork of an unlogged index.
 #include <new>
 
+#include "core/graph_order.h"
 #include "core/hnsw_build.h"
 #include "hnsw/hnsw.h"
 
@@ -129,18 +130,24 @@ bool PollBuild(void*, size_t done) {
 void DeleteGraph(void* graph) { delete static_cast<core::HnswGraph*>(graph); }
 
 // Writes the in-memory graph to node pages (block 1 on) and the entry point
-// to the metapage. Pages are not WAL-logged here (see Build).
+// to the metapage, in core::LocalityOrder (neighbours tend to share pages).
+// Pages are not WAL-logged here (see Build).
 void WriteGraph(BuildState* st, const core::HnswGraph& g) {
   const IndexFacts& f = st->facts;
   size_t n = g.size();
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseWrite);
+  auto* order = static_cast<uint32*>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * n));
+  auto* placed = static_cast<uint8*>(MemoryContextAllocHuge(CurrentMemoryContext, n));
+  core::LocalityOrder(g, order, placed);
+  pfree(placed);
   // Place every node first, so links can name their targets' TIDs.
   auto* tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * n));
   BlockNumber block = kMetaBlock + 1;
   OffsetNumber off = FirstOffsetNumber;
   size_t used = 0;
-  for (size_t i = 0; i < n; ++i) {
-    int level = g.level(static_cast<uint32>(i));
+  for (size_t p = 0; p < n; ++p) {
+    uint32 id = order[p];
+    int level = g.level(id);
     if (level > f.max_level) level = f.max_level;
     size_t need = MAXALIGN(NodeTupleSize(f.code_words, f.m, level)) + sizeof(ItemIdData);
     if (used + need > NodePageCapacity()) {
@@ -148,14 +155,15 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
       off = FirstOffsetNumber;
       used = 0;
     }
-    ItemPointerSet(&tids[i], block, off++);
+    ItemPointerSet(&tids[id], block, off++);
     used += need;
   }
 
   auto* node = static_cast<NodeHeader*>(palloc(NodeTupleSize(f.code_words, f.m, f.max_level)));
   Buffer buf = InvalidBuffer;
-  for (size_t i = 0; i < n; ++i) {
-    if (buf == InvalidBuffer || BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&tids[i])) {
+  for (size_t p = 0; p < n; ++p) {
+    uint32 id = order[p];
+    if (buf == InvalidBuffer || BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&tids[id])) {
       if (buf != InvalidBuffer) {
         MarkBufferDirty(buf);
         UnlockReleaseBuffer(buf);
@@ -165,12 +173,11 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
       LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
       InitPage(BufferGetPage(buf), kPageNodes);
     }
-    auto id = static_cast<uint32>(i);
     int level = g.level(id) > f.max_level ? f.max_level : g.level(id);
-    node->heap_tid = st->heap_tids[i];
+    node->heap_tid = st->heap_tids[id];
     node->level = static_cast<uint8>(level);
     node->flags = 0;
-    memcpy(NodeCode(node), st->vectors + i * f.code_words, WordBytes(f.code_words));
+    memcpy(NodeCode(node), st->vectors + static_cast<size_t>(id) * f.code_words, WordBytes(f.code_words));
     ItemPointerData* slots = NodeSlotsPtr(node, f.code_words);
     for (int l = 0; l <= level; ++l) {
       int count;
@@ -185,7 +192,7 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
       }
     }
     Size size = NodeTupleSize(f.code_words, f.m, level);
-    if (PageAddItem(BufferGetPage(buf), (Item)node, size, ItemPointerGetOffsetNumber(&tids[i]), false, false) ==
+    if (PageAddItem(BufferGetPage(buf), (Item)node, size, ItemPointerGetOffsetNumber(&tids[id]), false, false) ==
         InvalidOffsetNumber) {
       elog(ERROR, "failed to add node to index \"%s\"", RelationGetRelationName(st->index));
     }
@@ -194,6 +201,7 @@ void WriteGraph(BuildState* st, const core::HnswGraph& g) {
     MarkBufferDirty(buf);
     UnlockReleaseBuffer(buf);
   }
+  pfree(order);
 
   uint32 entry = g.entry_point();
   if (entry != core::kInvalidId) {

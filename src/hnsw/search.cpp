@@ -60,9 +60,9 @@ core::Candidate* DiskGraph::Resize(core::Candidate* old, uint32, uint32 capacity
   return static_cast<core::Candidate*>(old ? repalloc_huge(old, bytes) : MemoryContextAllocHuge(cxt, bytes));
 }
 
-// Reads the node at tid and records it in the found-node table; returns its
-// index there.
-uint32 DiskGraph::Visit(const ItemPointerData& tid, float* distance, bool* result) {
+// Records the node at tid, read from its page (share-locked), in the
+// found-node table; returns its index there.
+uint32 DiskGraph::Record(Page page, const ItemPointerData& tid, float* distance, uint8* result) {
   const IndexFacts& f = *facts;
   if (nnodes == nodes_capacity) {
     uint32 next = nodes_capacity ? nodes_capacity * 2 : 1024;
@@ -76,14 +76,10 @@ uint32 DiskGraph::Visit(const ItemPointerData& tid, float* distance, bool* resul
   found->vector = keep_vectors ? static_cast<float*>(ArenaAlloc(this, WordBytes(f.code_words))) : nullptr;
   if (level == 0) ++level0_visits;
 
-  CHECK_FOR_INTERRUPTS();
-  Buffer buf = ReadNodeBuffer(index, ItemPointerGetBlockNumberNoCheck(&tid));
-  LockBuffer(buf, BUFFER_LOCK_SHARE);
-  const NodeHeader* node = FindNode(index, f, BufferGetPage(buf), &tid);
+  const NodeHeader* node = FindNode(index, f, page, &tid);
   if (!node) {
     // Vacuum removed the node after our copy of a link to it was taken: a
     // dead end (never returned, nothing to expand).
-    UnlockReleaseBuffer(buf);
     found->distance = get_float4_infinity();
     found->error = 0;
     found->norm = 0;
@@ -93,7 +89,7 @@ uint32 DiskGraph::Visit(const ItemPointerData& tid, float* distance, bool* resul
     found->missing = true;
     if (found->vector) memset(found->vector, 0, WordBytes(f.code_words));
     *distance = found->distance;
-    *result = false;
+    *result = 0;
     return id;
   }
   CheckHeapTid(index, node, &tid);
@@ -108,11 +104,33 @@ uint32 DiskGraph::Visit(const ItemPointerData& tid, float* distance, bool* resul
   found->deleted = (node->flags & kNodeDeleted) != 0;
   found->missing = false;
   if (found->vector) memcpy(found->vector, vec, WordBytes(f.code_words));
-  UnlockReleaseBuffer(buf);
-
   *distance = found->distance;
   *result = !(live_only && found->deleted);
   return id;
+}
+
+size_t DiskGraph::VisitMany(const ItemPointerData* refs, size_t n, core::Candidate* out, uint8* results) {
+  if (Stop()) return 0;
+  // Nodes on one page are read under one pin and share lock. Lists hold at
+  // most 2 * kOptionMaxM links (the metapage's m is checked).
+  bool done[2 * kOptionMaxM];
+  if (n > lengthof(done)) elog(ERROR, "hnsw: %zu neighbours to visit at once", n);
+  memset(done, 0, sizeof(bool) * n);
+  for (size_t i = 0; i < n; ++i) {
+    if (done[i]) continue;
+    BlockNumber block = ItemPointerGetBlockNumberNoCheck(&refs[i]);
+    CHECK_FOR_INTERRUPTS();
+    Buffer buf = ReadNodeBuffer(index, block);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    for (size_t j = i; j < n; ++j) {
+      if (done[j] || ItemPointerGetBlockNumberNoCheck(&refs[j]) != block) continue;
+      done[j] = true;
+      out[j].id = Record(page, refs[j], &out[j].distance, &results[j]);
+    }
+    UnlockReleaseBuffer(buf);
+  }
+  return n;
 }
 
 void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* query, bool keep_vectors,
@@ -126,8 +144,11 @@ void SearchInit(DiskSearch* s, Relation index, IndexFacts* facts, const float* q
   TidSetInit(&s->visited, 1024, false, cxt);
   int max_links = core::MaxLinks(facts->m, 0);
   s->expand_links = static_cast<ItemPointerData*>(MemoryContextAlloc(cxt, sizeof(ItemPointerData) * max_links));
-  s->fresh = static_cast<ItemPointerData*>(MemoryContextAlloc(cxt, sizeof(ItemPointerData) * max_links));
-  s->layer.Init(s, s->fresh, true);
+  core::ExpansionBuffers<ItemPointerData> buffers{
+      static_cast<ItemPointerData*>(MemoryContextAlloc(cxt, sizeof(ItemPointerData) * max_links)),
+      static_cast<core::Candidate*>(MemoryContextAlloc(cxt, sizeof(core::Candidate) * max_links)),
+      static_cast<uint8*>(MemoryContextAlloc(cxt, max_links))};
+  s->layer.Init(s, buffers, true);
 }
 
 void SearchStartLayer(DiskSearch* s, int level, const ItemPointerData* entries, int nentries) {

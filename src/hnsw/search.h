@@ -3,7 +3,9 @@
 //
 // Visiting a node costs one buffer access: pin, share-lock, compute the
 // distance to the query straight from the page, copy the node's heap TID (and
-// its vector, for inserts), unlock. Expanding a node (a small fraction of the
+// its vector, for inserts), unlock; the new neighbours of one expansion that
+// share a page share that access (the build writes neighbours next to each
+// other, core/graph_order.h). Expanding a node (a small fraction of the
 // visited ones) reads its neighbour list at the searched level with a second
 // access, while its page is still in cache; the pages of the neighbours not
 // yet visited are prefetched before they are visited.
@@ -67,18 +69,19 @@ struct DiskGraph {
   // The accessor interface of core/layer_search.h.
   void NewLayer(int new_level);
   bool FirstVisit(const ItemPointerData& tid) { return TidSetAdd(&visited, &tid); }
-  uint32 Visit(const ItemPointerData& tid, float* distance, bool* result);
+  size_t VisitMany(const ItemPointerData* refs, size_t n, core::Candidate* out, uint8* results);
   const ItemPointerData* Links(uint32 id, size_t* n);
   ItemPointerData RefOf(uint32 id) const { return nodes[id].tid; }
   void Prefetch(const ItemPointerData& tid) const;
   void PrefetchLinks(uint32) const {}  // the node's page was read just now
   bool Stop() const { return visit_limit != 0 && nnodes >= visit_limit; }
   core::Candidate* Resize(core::Candidate* old, uint32 size, uint32 capacity) const;
+
+  uint32 Record(Page page, const ItemPointerData& tid, float* distance, uint8* result);
 };
 
 struct DiskSearch : DiskGraph {
   core::LayerSearch<DiskGraph> layer;
-  ItemPointerData* fresh;  // the layer search's buffer (2m)
 };
 static_assert(std::is_trivial_v<DiskSearch>, "searches live in palloc'd memory, set up by SearchInit");
 

@@ -61,11 +61,16 @@ class VisitTableGraph {
     visited_[node] = 1;
     return true;
   }
-  uint32_t Visit(uint32_t node, float* distance, bool* result) {
-    *distance = kernels::Kernels().squared_l2(query_, &d_.rows[node * d_.dim], d_.dim);
-    *result = !deleted_[node];
-    visits_.push_back(node);
-    return static_cast<uint32_t>(visits_.size() - 1);
+  // All or nothing, as on disk: the limit is checked before a group.
+  size_t VisitMany(const uint32_t* nodes, size_t n, Candidate* out, uint8_t* results) {
+    if (Stop()) return 0;
+    for (size_t i = 0; i < n; ++i) {
+      out[i].distance = kernels::Kernels().squared_l2(query_, &d_.rows[nodes[i] * d_.dim], d_.dim);
+      results[i] = !deleted_[nodes[i]];
+      visits_.push_back(nodes[i]);
+      out[i].id = static_cast<uint32_t>(visits_.size() - 1);
+    }
+    return n;
   }
   const uint32_t* Links(uint32_t id, size_t* n) {
     int c = 0;
@@ -102,10 +107,15 @@ class VisitTableGraph {
 struct ScanLike {
   VisitTableGraph g;
   std::vector<uint32_t> fresh;
+  std::vector<Candidate> found;
+  std::vector<uint8_t> results;
   LayerSearch<VisitTableGraph> s;
   ScanLike(const Data& d, const float* query, const std::vector<uint8_t>& deleted, bool continuable)
-      : g(d, query, deleted), fresh(static_cast<size_t>(MaxLinks(d.graph.m(), 0))) {
-    s.Init(&g, fresh.data(), continuable);
+      : g(d, query, deleted),
+        fresh(static_cast<size_t>(MaxLinks(d.graph.m(), 0))),
+        found(fresh.size()),
+        results(fresh.size()) {
+    s.Init(&g, ExpansionBuffers<uint32_t>{fresh.data(), found.data(), results.data()}, continuable);
     uint32_t entries[kDescentBeam] = {d.graph.entry_point()};
     s.Start(d.graph.max_level(), entries, 1);
     const size_t n = Descend(&s, &g, d.graph.max_level(), 0, entries, 1);
@@ -204,7 +214,9 @@ TEST(LayerSearch, VisitLimitStopsTheSearch) {
   while (scan.s.Batch(10, batch.data()) > 0) {
   }
   EXPECT_TRUE(scan.s.stopped());
-  EXPECT_EQ(scan.g.visits(), before + 200);
+  // The limit is checked before each group of a node's new neighbours.
+  EXPECT_GE(scan.g.visits(), before + 200);
+  EXPECT_LT(scan.g.visits(), before + 200 + static_cast<size_t>(MaxLinks(d.graph.m(), 0)));
 }
 
 TEST(LayerSearch, SearchGraphHelperAgreesWithBruteForceOnASmallGraph) {
