@@ -32,11 +32,11 @@ size_t HnswGraph::EstimateBytes(size_t n, size_t row_words, int m, int threads) 
   // Build-time slot meta (a float distance and a flag per link slot).
   bytes += (nn * 2 * mm + blocks * mm) * (sizeof(float) + sizeof(uint8_t));
   // Build-time state: a one-byte lock per node, and per thread a visited set of
-  // two bytes per node plus search scratch (bounded by 1 MiB for sane
+  // four bytes per node plus search scratch (bounded by 1 MiB for sane
   // ef_construction), plus a fixed allowance for thread stacks' touched pages
   // and allocator overhead.
   bytes += nn * sizeof(uint8_t);
-  bytes += static_cast<long double>(threads) * (nn * sizeof(uint16_t) + (1 << 20));
+  bytes += static_cast<long double>(threads) * (nn * sizeof(uint32_t) + (1 << 20));
   bytes += 4 << 20;
   const long double limit = static_cast<long double>(SIZE_MAX);
   if (!(bytes < limit)) return SIZE_MAX;

@@ -104,16 +104,21 @@ class LayerSearch {
       if (!g_->FirstVisit(entries[i])) continue;
       Candidate c;
       uint8_t result;
-      if (g_->VisitMany(&entries[i], 1, &c, &result) == 0) continue;
+      if (g_->VisitMany(&entries[i], 1, &c, &result) == 0) {
+        stopped_ = true;
+        break;
+      }
       PushMin(&Frontier(), c);
       if (result) PushMin(&Spill(), c);
     }
   }
 
   // Runs (or, when continuable, continues) the search with a list of `ef`
-  // (>= 1); writes up to ef result candidates to `out`, nearest first, and
-  // returns how many. 0: nothing more is reachable, or stopped() is true.
+  // (0 counts as 1); writes up to ef result candidates to `out`, nearest
+  // first, and returns how many. 0: nothing more is reachable, or stopped()
+  // is true.
   size_t Batch(size_t ef, Candidate* out) {
+    if (ef == 0) ef = 1;
     CandidateHeap& res = Results();
     CandidateHeap& front = Frontier();
     // The nearest results left over from Start() or earlier batches come first.

@@ -70,7 +70,9 @@ struct Rows {
 };
 
 // Epoch-tagged visited set over node ids: starting a new search is O(1)
-// (bump the epoch) except once every 65535 searches (clear the tags).
+// (bump the epoch); the tags are cleared once in 2^32 - 1 searches (an
+// insert starts one search per level it passes, so a 16-bit epoch would
+// wrap, and clear n tags, every ~10,000 inserts).
 class VisitedSet {
  public:
   void Init(size_t n) {
@@ -79,21 +81,21 @@ class VisitedSet {
   }
   void NewEpoch() {
     if (++epoch_ == 0) {
-      std::fill(tags_.begin(), tags_.end(), uint16_t{0});
+      std::fill(tags_.begin(), tags_.end(), uint32_t{0});
       epoch_ = 1;
     }
   }
   // Marks id visited; returns whether it already was.
   bool TestAndSet(uint32_t id) {
-    uint16_t& t = tags_[id];
+    uint32_t& t = tags_[id];
     if (t == epoch_) return true;
     t = epoch_;
     return false;
   }
 
  private:
-  std::vector<uint16_t> tags_;
-  uint16_t epoch_ = 0;
+  std::vector<uint32_t> tags_;
+  uint32_t epoch_ = 0;
 };
 
 // The accessor. Node ids are row numbers. Lists are copied under the node's

@@ -18,13 +18,17 @@ namespace {
 
 constexpr size_t kArenaChunk = 64 * 1024;
 
+// Makes sure the arena has `bytes` left (a new chunk if not).
+void ArenaReserve(DiskGraph* s, size_t bytes) {
+  if (bytes <= s->arena_left) return;
+  size_t chunk = bytes > kArenaChunk ? bytes : kArenaChunk;
+  s->arena = static_cast<char*>(MemoryContextAllocHuge(s->cxt, chunk));
+  s->arena_left = chunk;
+}
+
 void* ArenaAlloc(DiskGraph* s, size_t bytes) {
   bytes = MAXALIGN(bytes);
-  if (bytes > s->arena_left) {
-    size_t chunk = bytes > kArenaChunk ? bytes : kArenaChunk;
-    s->arena = static_cast<char*>(MemoryContextAlloc(s->cxt, chunk));
-    s->arena_left = chunk;
-  }
+  ArenaReserve(s, bytes);
   void* p = s->arena;
   s->arena += bytes;
   s->arena_left -= bytes;
@@ -64,13 +68,7 @@ core::Candidate* DiskGraph::Resize(core::Candidate* old, uint32, uint32 capacity
 // found-node table; returns its index there.
 uint32 DiskGraph::Record(Page page, const ItemPointerData& tid, float* distance, uint8* result) {
   const IndexFacts& f = *facts;
-  if (nnodes == nodes_capacity) {
-    uint32 next = nodes_capacity ? nodes_capacity * 2 : 1024;
-    nodes = nodes ? static_cast<FoundNode*>(repalloc_huge(nodes, sizeof(FoundNode) * next))
-                  : static_cast<FoundNode*>(MemoryContextAllocHuge(cxt, sizeof(FoundNode) * next));
-    nodes_capacity = next;
-  }
-  uint32 id = nnodes++;
+  uint32 id = nnodes++;  // room reserved by VisitMany
   FoundNode* found = &nodes[id];
   found->tid = tid;
   found->vector = keep_vectors ? static_cast<float*>(ArenaAlloc(this, WordBytes(f.code_words))) : nullptr;
@@ -111,6 +109,16 @@ uint32 DiskGraph::Record(Page page, const ItemPointerData& tid, float* distance,
 
 size_t DiskGraph::VisitMany(const ItemPointerData* refs, size_t n, core::Candidate* out, uint8* results) {
   if (Stop()) return 0;
+  // Allocate before any page is locked: room for n more found nodes and
+  // their vectors (the arena's next chunk is taken whole, so n vectors fit).
+  if (nnodes + n > nodes_capacity) {
+    uint32 next = Max(nodes_capacity * 2, 1024u);
+    while (next < nnodes + n) next *= 2;
+    nodes = nodes ? static_cast<FoundNode*>(repalloc_huge(nodes, sizeof(FoundNode) * next))
+                  : static_cast<FoundNode*>(MemoryContextAllocHuge(cxt, sizeof(FoundNode) * next));
+    nodes_capacity = next;
+  }
+  if (keep_vectors) ArenaReserve(this, n * MAXALIGN(WordBytes(facts->code_words)));
   // Nodes on one page are read under one pin and share lock. Lists hold at
   // most 2 * kOptionMaxM links (the metapage's m is checked).
   bool done[2 * kOptionMaxM];
@@ -160,13 +168,16 @@ int SearchBatch(DiskSearch* s, int ef, core::Candidate* out) {
 }
 
 int SearchDescend(DiskSearch* s, int target, ItemPointerData* entries) {
-  // The descent follows the nearest nodes, deleted or not.
+  // The descent follows the nearest nodes, deleted or not, and is not
+  // limited (so the entry point is always visited).
   bool live_only = s->live_only;
+  uint32 visit_limit = s->visit_limit;
   s->live_only = false;
+  s->visit_limit = 0;
   for (;;) {
     entries[0] = s->facts->entry;
     int level = s->facts->entry_level;
-    SearchStartLayer(s, level, entries, 1);
+    s->layer.Start(level, entries, 1);
     if (s->nodes[s->nnodes - 1].missing) {
       // VACUUM moves the entry point off a deleted node before it removes
       // the node, so the metapage names another entry now (or none, if it
@@ -174,6 +185,7 @@ int SearchDescend(DiskSearch* s, int target, ItemPointerData* entries) {
       ReadFacts(s->index, s->facts);
       if (!ItemPointerIsValid(&s->facts->entry)) {
         s->live_only = live_only;
+        s->visit_limit = visit_limit;
         return 0;
       }
       if (ItemPointerEquals(&s->facts->entry, &entries[0])) {
@@ -184,6 +196,7 @@ int SearchDescend(DiskSearch* s, int target, ItemPointerData* entries) {
     }
     size_t n = core::Descend(&s->layer, static_cast<DiskGraph*>(s), level, target, entries, 1);
     s->live_only = live_only;
+    s->visit_limit = visit_limit;
     return static_cast<int>(n);
   }
 }
