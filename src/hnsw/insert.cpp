@@ -154,7 +154,8 @@ void InsertNodeLocked(Relation index, const IndexFacts& facts_in, const float* v
   MemoryContext old = MemoryContextSwitchTo(cxt);
   int top = level < f.entry_level ? level : f.entry_level;
   auto* cands = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
-  if (!FindNeighbors(index, &f, vector, top, nullptr, cands, cxt)) {
+  KnownNodes known;
+  if (!FindNeighbors(index, &f, vector, top, nullptr, cands, &known, cxt)) {
     // Vacuum emptied the index meanwhile: insert into the empty index.
     MemoryContextSwitchTo(old);
     MemoryContextDelete(cxt);
@@ -169,7 +170,7 @@ void InsertNodeLocked(Relation index, const IndexFacts& facts_in, const float* v
 
   FillNode(node, f, code, heap_tid, level, links, nlinks);
   ItemPointerData tid = AddNodeTuple(index, node, size);
-  LinkBackAll(index, f, &tid, code, top, links, nlinks, cands);
+  LinkBackAll(index, f, &tid, code, top, links, nlinks, cands, &known);
   if (level > f.entry_level) {
     Buffer meta = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);

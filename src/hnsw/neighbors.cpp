@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "access/generic_xlog.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
@@ -43,7 +44,7 @@ bool IsSelf(const ItemPointerData* tid, const ItemPointerData* self) {
 
 // The code of candidate i of a re-selection.
 struct CodeArray {
-  float* const* codes;
+  const float* const* codes;
   const float* operator()(uint32 i) const { return codes[i]; }
 };
 
@@ -72,7 +73,7 @@ void CandidatesAdd(LevelCandidates* c, const ItemPointerData* tid, const float* 
 }
 
 bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, const ItemPointerData* self,
-                   LevelCandidates* out, MemoryContext cxt) {
+                   LevelCandidates* out, KnownNodes* known, MemoryContext cxt) {
   DiskSearch s;
   SearchInit(&s, index, f, query, true, cxt);
   int ef = f->ef_construction;
@@ -114,6 +115,13 @@ bool FindNeighbors(Relation index, IndexFacts* f, const float* query, int top, c
     }
     if (nentries == 0) entries[nentries++] = start;
   }
+  if (known) {
+    TidSetInit(&known->by_tid, s.nnodes, true, cxt);
+    for (uint32 id = 0; id < s.nnodes; ++id) {
+      if (!s.nodes[id].missing) TidSetAdd(&known->by_tid, &s.nodes[id].tid, id);
+    }
+    known->nodes = s.nodes;
+  }
   return true;
 }
 
@@ -130,20 +138,23 @@ int SelectLinks(const IndexFacts& f, LevelCandidates* c, int cap, ItemPointerDat
 }
 
 bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, int level, const ItemPointerData* to,
-              const float* to_code, bool force) {
+              const float* to_code, bool force, const KnownNodes* known) {
   int cap = core::MaxLinks(f.m, level);
   size_t n_words = static_cast<size_t>(f.query_words);
   auto* links = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
   auto* from_query = static_cast<float*>(palloc(WordBytes(f.query_words)));
-  // Candidate vectors: the existing neighbours, then the new node.
-  auto** vectors = static_cast<float**>(palloc(sizeof(float*) * (cap + 1)));
-  for (int i = 0; i < cap; ++i) vectors[i] = static_cast<float*>(palloc(WordBytes(f.code_words)));
+  // Candidate vectors: the existing neighbours, then the new node; buffers
+  // for those that must be read.
+  auto** vectors = static_cast<const float**>(palloc(sizeof(float*) * (cap + 1)));
+  auto** read = static_cast<float**>(palloc(sizeof(float*) * cap));
+  for (int i = 0; i < cap; ++i) read[i] = static_cast<float*>(palloc(WordBytes(f.code_words)));
   auto* cands = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * (cap + 1)));
   auto* chosen = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * cap));
   auto* new_list = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * cap));
   auto* stays = static_cast<bool*>(palloc(sizeof(bool) * (cap + 1)));
 
   for (int attempt = 0; attempt < kRelinkRetries; ++attempt) {
+    CHECK_FOR_INTERRUPTS();
     NodeHeader header;
     float* from_vector;
     ItemPointerData* slots;
@@ -171,15 +182,23 @@ bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, 
     } else {
       const float* q = CodeAsQuery(f, from_vector, from_query);
       for (int i = 0; i < n; ++i) {
-        // A neighbour vacuum removed or marked deleted meanwhile sorts last
-        // and is dropped first.
-        NodeHeader link_header;
-        bool gone = ReadNode(index, f, &links[i], level, vectors[i], nullptr, &link_header) < 0 ||
-                    (link_header.flags & kNodeDeleted);
+        // A neighbour vacuum removed or marked deleted sorts last and is
+        // dropped first.
+        uint32 k;
+        bool gone;
+        if (known && TidSetFind(&known->by_tid, &links[i], &k) && !known->nodes[k].deleted) {
+          vectors[i] = known->nodes[k].vector;
+          gone = false;
+        } else {
+          NodeHeader link_header;
+          gone = ReadNode(index, f, &links[i], level, read[i], nullptr, &link_header) < 0 ||
+                 (link_header.flags & kNodeDeleted);
+          vectors[i] = read[i];
+        }
         float d = gone ? get_float4_infinity() : f.distance(q, vectors[i], n_words);
         cands[i] = core::Candidate{d, static_cast<uint32>(i)};
       }
-      vectors[n] = const_cast<float*>(to_code);
+      vectors[n] = to_code;
       cands[n] = core::Candidate{f.distance(q, to_code, n_words), static_cast<uint32>(n)};
       core::SortCandidates(cands, n + 1);
       CodePairDistance<CodeArray> pair(&f, CodeArray{vectors});
@@ -226,22 +245,23 @@ bool LinkBack(Relation index, const IndexFacts& f, const ItemPointerData* from, 
 }
 
 void LinkBackAll(Relation index, const IndexFacts& f, const ItemPointerData* to, const float* to_code, int top,
-                 ItemPointerData* const* links, const int* nlinks, const LevelCandidates* found) {
+                 ItemPointerData* const* links, const int* nlinks, const LevelCandidates* found,
+                 const KnownNodes* known) {
   bool linked = false;
   for (int l = top; l >= 0; --l) {
     for (int i = 0; i < nlinks[l]; ++i) {
-      bool in = LinkBack(index, f, &links[l][i], l, to, to_code, false);
+      bool in = LinkBack(index, f, &links[l][i], l, to, to_code, false, known);
       if (l == 0) linked |= in;
     }
     if (nlinks[l] == 0) {
       for (int i = 0; i < found[l].nwaypoints; ++i) {
-        bool in = LinkBack(index, f, &found[l].waypoints[i], l, to, to_code, l == 0 && i == 0 && !linked);
+        bool in = LinkBack(index, f, &found[l].waypoints[i], l, to, to_code, l == 0 && i == 0 && !linked, known);
         if (l == 0) linked |= in;
       }
     }
   }
   // Every node keeps an incoming link at level 0, from its nearest neighbour.
-  if (!linked && nlinks[0] > 0) LinkBack(index, f, &links[0][0], 0, to, to_code, true);
+  if (!linked && nlinks[0] > 0) LinkBack(index, f, &links[0][0], 0, to, to_code, true, known);
 }
 
 RewriteResult RewriteSlots(Relation index, const IndexFacts& f, const ItemPointerData* tid, int first_level,
@@ -301,7 +321,8 @@ void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, Memor
   const float* q = CodeAsQuery(*f, code, query);
   int top = header.level < f->entry_level ? header.level : f->entry_level;
   auto* cands = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
-  if (!FindNeighbors(index, f, q, top, tid, cands, cxt)) {
+  KnownNodes known;
+  if (!FindNeighbors(index, f, q, top, tid, cands, &known, cxt)) {
     MemoryContextSwitchTo(old);
     return;
   }
@@ -325,7 +346,7 @@ void RelinkNode(Relation index, IndexFacts* f, const ItemPointerData* tid, Memor
     }
   }
   if (RewriteSlots(index, *f, tid, 0, header.level, slots, fresh, nullptr) != RewriteResult::kGone) {
-    LinkBackAll(index, *f, tid, code, top, links, nlinks, cands);
+    LinkBackAll(index, *f, tid, code, top, links, nlinks, cands, &known);
   }
   MemoryContextSwitchTo(old);
 }

@@ -21,6 +21,8 @@
 
 #include "core/hnsw_types.h"
 #include "hnsw/hnsw.h"
+#include "hnsw/search.h"
+#include "hnsw/tid_set.h"
 
 namespace vecann::hnsw {
 
@@ -43,12 +45,26 @@ void CandidatesInit(LevelCandidates* c, int capacity);
 // Adds a candidate unless the list is full or already holds tid.
 void CandidatesAdd(LevelCandidates* c, const ItemPointerData* tid, const float* code, float distance);
 
+// The nodes a FindNeighbors search read, by TID: the back-links that follow
+// it take the codes of neighbours that were live then from here instead of
+// reading the nodes again. Codes never change, and a node live at the search
+// cannot be removed before the insert ends: VACUUM marks it first, then waits
+// for the inserts in progress (the insert lock), and removes it only after.
+// (A node that was already deleted may be removed, and its TID reused,
+// meanwhile: those are read again.) VACUUM's own re-linking runs while no
+// node is being removed.
+struct KnownNodes {
+  TidSet by_tid;  // tid -> index into nodes
+  const FoundNode* nodes;
+};
+
 // Searches for `query` (a prepared key) from the entry point and fills
 // out[l] for every level l from `top` down to 0 with the nodes found there
-// (excluding `self`, when given). Returns false when the index turned out
-// empty. Allocates in `cxt`; may refresh facts->entry.
+// (excluding `self`, when given); fills *known (if given) with every node
+// read. Returns false when the index turned out empty. Allocates in `cxt`;
+// may refresh facts->entry.
 bool FindNeighbors(Relation index, IndexFacts* facts, const float* query, int top, const ItemPointerData* self,
-                   LevelCandidates* out, MemoryContext cxt);
+                   LevelCandidates* out, KnownNodes* known, MemoryContext cxt);
 
 // Chooses up to `cap` neighbours among the candidates with the heuristic
 // (sorting them), writes their TIDs to `out`, nearest first; returns how many.
@@ -56,14 +72,16 @@ int SelectLinks(const IndexFacts& facts, LevelCandidates* c, int cap, ItemPointe
 
 // Puts `to` (with code `to_code`) into the list of `from` at `level`; returns
 // whether `to` is in that list afterwards (false also when `from` is gone).
+// The codes of from's neighbours come from `known` when it has them live.
 bool LinkBack(Relation index, const IndexFacts& facts, const ItemPointerData* from, int level,
-              const ItemPointerData* to, const float* to_code, bool force);
+              const ItemPointerData* to, const float* to_code, bool force, const KnownNodes* known);
 
 // Links `to` back from each of its chosen neighbours at every level (from
 // the waypoints of `found` at a level where it has none), forcing the
 // nearest at level 0 to keep it when none of them did.
 void LinkBackAll(Relation index, const IndexFacts& facts, const ItemPointerData* to, const float* to_code, int top,
-                 ItemPointerData* const* links, const int* nlinks, const LevelCandidates* found);
+                 ItemPointerData* const* links, const int* nlinks, const LevelCandidates* found,
+                 const KnownNodes* known);
 
 // Reads a whole node: its header, and copies (palloc'd) of its code and of
 // all its slots; false when there is no node at tid.
@@ -77,7 +95,9 @@ enum class RewriteResult { kWritten, kChanged, kGone };
 // last_level of the node at tid with `fresh` if they are still `expected`
 // (both as read from the node: every slot of those levels, invalid ones
 // too). kChanged when someone rewrote them meanwhile (read and decide
-// again), kGone when no node of at least last_level is at tid.
+// again), kGone when no node of at least last_level is at tid. A node
+// marked deleted is written too: inserts link waypoints back, and only
+// VACUUM marks nodes, never while it repairs or re-links one.
 RewriteResult RewriteSlots(Relation index, const IndexFacts& facts, const ItemPointerData* tid, int first_level,
                            int last_level, const ItemPointerData* expected, const ItemPointerData* fresh,
                            BufferAccessStrategy strategy);

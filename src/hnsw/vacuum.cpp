@@ -178,7 +178,7 @@ void RepairLists(VacuumState* vs, const NodeCopy& n, ItemPointerData* fresh) {
   DropDeadLinksIn(vs, fresh, top + 1, n.level);
   if (top < 0) return;
   auto* found = static_cast<LevelCandidates*>(palloc(sizeof(LevelCandidates) * (top + 1)));
-  if (!FindNeighbors(index, &f, q, top, &n.tid, found, vs->cxt)) {
+  if (!FindNeighbors(index, &f, q, top, &n.tid, found, nullptr, vs->cxt)) {
     DropDeadLinksIn(vs, fresh, 0, top);
     return;
   }
