@@ -5,11 +5,15 @@
 // itself, keeps only trivially destructible state, and throws nothing unless
 // the accessor does, so the Postgres glue may run it in frames that longjmp.
 //
-// A search keeps three heaps of (distance, id) candidates:
+// A search keeps four arrays of (distance, id) candidates:
 //   frontier  min-heap of visited nodes whose neighbours are not yet expanded
 //   results   max-heap of the best `ef` result nodes of the current batch
-//   spill     min-heap of result nodes pushed out of `results` (continuable
-//             searches only: kept for later batches)
+//   spill     result nodes pushed out of `results` or never in them
+//             (continuable searches only: kept for later batches; unsorted
+//             during a batch, made a min-heap when the next one starts)
+//   later     visited nodes that were no nearer than the worst result when
+//             met (continuable searches only): this batch would never expand
+//             them, so they join the frontier when the next batch starts
 // Batch() is the classic layer search (Malkov & Yashunin, Algorithm 2): expand
 // the nearest unexpanded node until it is farther than the worst of `ef`
 // results. A continuable search can be called again and goes on where it
@@ -92,12 +96,13 @@ class LayerSearch {
     for (CandidateHeap& h : heaps_) h = CandidateHeap{nullptr, 0, 0};
   }
 
-  // The heaps, for the accessor to free when it owns them.
+  // The candidate arrays, for the accessor to free when it owns them.
+  static constexpr int kHeaps = 4;
   CandidateHeap* heaps() { return heaps_; }
 
   // Starts a search of `level` from the given nodes.
   void Start(int level, const Ref* entries, size_t n) {
-    Frontier().size = Results().size = Spill().size = 0;
+    Frontier().size = Results().size = Spill().size = Later().size = 0;
     stopped_ = false;
     g_->NewLayer(level);
     for (size_t i = 0; i < n; ++i) {
@@ -109,7 +114,7 @@ class LayerSearch {
         break;
       }
       PushMin(&Frontier(), c);
-      if (result) PushMin(&Spill(), c);
+      if (result) Append(&Spill(), c);
     }
   }
 
@@ -121,9 +126,19 @@ class LayerSearch {
     if (ef == 0) ef = 1;
     CandidateHeap& res = Results();
     CandidateHeap& front = Frontier();
-    // The nearest results left over from Start() or earlier batches come first.
-    while (res.size < ef && Spill().size > 0) PushMax(&res, PopMin(&Spill()));
-    if (!continuable_) Spill().size = 0;
+    // What earlier batches set aside joins in: their far nodes the frontier,
+    // and the nearest results left over from Start() or earlier batches
+    // come first.
+    CandidateHeap& later = Later();
+    if (later.size > 0) {
+      for (uint32_t i = 0; i < later.size; ++i) Append(&front, later.data[i]);
+      later.size = 0;
+      std::make_heap(front.data, front.data + front.size, CandidateGreater());
+    }
+    CandidateHeap& spill = Spill();
+    std::make_heap(spill.data, spill.data + spill.size, CandidateGreater());
+    while (res.size < ef && spill.size > 0) PushMax(&res, PopMin(&spill));
+    if (!continuable_) spill.size = 0;
 
     while (front.size > 0) {
       const Candidate nearest = front.data[0];
@@ -163,6 +178,7 @@ class LayerSearch {
   CandidateHeap& Frontier() { return heaps_[0]; }
   CandidateHeap& Results() { return heaps_[1]; }
   CandidateHeap& Spill() { return heaps_[2]; }
+  CandidateHeap& Later() { return heaps_[3]; }
 
   // A newly visited node: to the frontier and, if it is a result, to the
   // batch's results (or the spill). A search that does not continue keeps
@@ -179,15 +195,16 @@ class LayerSearch {
       if (res.size > ef) PopMax(&res);
       return;
     }
+    if (!better) {
+      Append(&Later(), c);
+      if (result) Append(&Spill(), c);
+      return;
+    }
     PushMin(&Frontier(), c);
     if (!result) return;
-    if (better) {
-      g_->PrefetchLinks(c.id);
-      PushMax(&res, c);
-      if (res.size > ef) PushMin(&Spill(), PopMax(&res));
-    } else {
-      PushMin(&Spill(), c);
-    }
+    g_->PrefetchLinks(c.id);
+    PushMax(&res, c);
+    if (res.size > ef) Append(&Spill(), PopMax(&res));
   }
 
   void Reserve(CandidateHeap* h) {
@@ -195,6 +212,10 @@ class LayerSearch {
     const uint32_t next = h->capacity ? h->capacity * 2 : 256;
     h->data = g_->Resize(h->data, h->size, next);
     h->capacity = next;
+  }
+  void Append(CandidateHeap* h, Candidate c) {
+    Reserve(h);
+    h->data[h->size++] = c;
   }
   void PushMin(CandidateHeap* h, Candidate c) {
     Reserve(h);
@@ -220,7 +241,7 @@ class LayerSearch {
   ExpansionBuffers<Ref> buf_;
   bool continuable_;
   bool stopped_;
-  CandidateHeap heaps_[3];
+  CandidateHeap heaps_[kHeaps];
 };
 
 // The descent through the upper levels keeps the nearest kDescentBeam nodes

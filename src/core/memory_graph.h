@@ -185,7 +185,7 @@ class MemorySearch {
     search_.Init(&graph_, ExpansionBuffers<uint32_t>{fresh_.data(), found_.data(), results_.data()}, continuable);
   }
   ~MemorySearch() {
-    for (int i = 0; i < 3; ++i) std::free(search_.heaps()[i].data);
+    for (int i = 0; i < LayerSearch<MemoryGraph>::kHeaps; ++i) std::free(search_.heaps()[i].data);
   }
   MemorySearch(const MemorySearch&) = delete;
   MemorySearch& operator=(const MemorySearch&) = delete;

@@ -122,7 +122,7 @@ struct ScanLike {
     s.Start(0, entries, n);
   }
   ~ScanLike() {
-    for (int i = 0; i < 3; ++i) std::free(s.heaps()[i].data);
+    for (int i = 0; i < LayerSearch<VisitTableGraph>::kHeaps; ++i) std::free(s.heaps()[i].data);
   }
 };
 
