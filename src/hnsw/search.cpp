@@ -64,8 +64,9 @@ core::Candidate* DiskGraph::Resize(core::Candidate* old, uint32, uint32 capacity
   return static_cast<core::Candidate*>(old ? repalloc_huge(old, bytes) : MemoryContextAllocHuge(cxt, bytes));
 }
 
-// Records the node at tid, read from its page (share-locked), in the
-// found-node table; returns its index there.
+// Records the node at tid, read from its page (share-locked; nullptr when
+// CheckNodePage found no node page), in the found-node table; returns its
+// index there.
 uint32 DiskGraph::Record(Page page, const ItemPointerData& tid, float* distance, uint8* result) {
   const IndexFacts& f = *facts;
   uint32 id = nnodes++;  // room reserved by VisitMany
@@ -74,7 +75,9 @@ uint32 DiskGraph::Record(Page page, const ItemPointerData& tid, float* distance,
   found->vector = keep_vectors ? static_cast<float*>(ArenaAlloc(this, WordBytes(f.code_words))) : nullptr;
   if (level == 0) ++level0_visits;
 
-  const NodeHeader* node = FindNode(index, f, page, &tid);
+  const NodeHeader* node = page ? NodeAt(index, f, page, ItemPointerGetBlockNumberNoCheck(&tid),
+                                         ItemPointerGetOffsetNumberNoCheck(&tid))
+                                : nullptr;
   if (!node) {
     // Vacuum removed the node after our copy of a link to it was taken: a
     // dead end (never returned, nothing to expand).
@@ -130,7 +133,8 @@ size_t DiskGraph::VisitMany(const ItemPointerData* refs, size_t n, core::Candida
     CHECK_FOR_INTERRUPTS();
     Buffer buf = ReadNodeBuffer(index, block);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buf);
+    // The page is checked once for all the nodes read from it.
+    Page page = CheckNodePage(index, BufferGetPage(buf), block) ? BufferGetPage(buf) : nullptr;
     for (size_t j = i; j < n; ++j) {
       if (done[j] || ItemPointerGetBlockNumberNoCheck(&refs[j]) != block) continue;
       done[j] = true;
