@@ -22,7 +22,7 @@ BEGIN
 END $$;
 CREATE FUNCTION attacker_fn(v vector) RETURNS vector LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-  PERFORM attacker_escalate();
+  PERFORM public.attacker_escalate();  -- qualified: 17+ restrict search_path here
   RETURN v;
 END $$;
 CREATE TABLE attacker_t (v vector(3));
@@ -41,7 +41,7 @@ BEGIN
 END $$;
 CREATE FUNCTION attacker_fn2(v vector) RETURNS vector LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-  PERFORM attacker_report();
+  PERFORM public.attacker_report();
   RETURN v;
 END $$;
 CREATE TABLE attacker_q (v vector(3));

@@ -219,7 +219,7 @@ void CheckHeap(CheckState* st, Relation heap, Snapshot snapshot) {
 // superusers; the function is also revoked from PUBLIC. The check only
 // reports counts and item positions, never table data.
 void CheckPermission(Oid heap_oid, Oid index_oid) {
-  if (pg_class_ownercheck(heap_oid, GetUserId()) || has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES)) return;
+  if (pg::OwnsRelation(heap_oid, GetUserId()) || has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES)) return;
   ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                   errmsg("permission denied to check index \"%s\"", get_rel_name(index_oid)),
                   errdetail("Only the owner of its table, or a member of pg_stat_scan_tables, may check it.")));
@@ -277,6 +277,7 @@ VECANN_FUNCTION(hnsw_check) {
   GetUserIdAndSecContext(&save_userid, &save_sec_context);
   SetUserIdAndSecContext(heap->rd_rel->relowner, save_sec_context | SECURITY_RESTRICTED_OPERATION);
   int save_nestlevel = NewGUCNestLevel();
+  vecann::pg::RestrictSearchPathForMaintenance();
 
   Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
   CheckState st;

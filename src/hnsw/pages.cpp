@@ -24,8 +24,8 @@ namespace {
 constexpr uint32 kHintSlots = 1u << 16;
 
 struct RecentBuffers {
-  RelFileNode node;
-  BackendId backend;
+  pg::RelFile file;
+  pg::RelOwner backend;
   bool known;
   BlockNumber nblocks;  // the index's size when last read
   Buffer buffers[kHintSlots];  // InvalidBuffer (0) until used
@@ -33,8 +33,10 @@ struct RecentBuffers {
 RecentBuffers recent;
 
 void UseIndex(Relation index) {
-  if (recent.known && RelFileNodeEquals(recent.node, index->rd_node) && recent.backend == index->rd_backend) return;
-  recent.node = index->rd_node;
+  if (recent.known && pg::SameRelFile(recent.file, pg::RelationFile(index)) && recent.backend == index->rd_backend) {
+    return;
+  }
+  recent.file = pg::RelationFile(index);
   recent.backend = index->rd_backend;
   recent.known = true;
   recent.nblocks = 0;
@@ -137,7 +139,7 @@ Buffer ReadNodeBuffer(Relation index, BlockNumber block, BufferAccessStrategy st
   // tag, which has no backend: a temporary index's local buffer must never
   // stand for a block of a permanent index with the same relfilenode.
   if (*hint != InvalidBuffer && strategy == nullptr && BufferIsLocal(*hint) == RelationUsesLocalBuffers(index) &&
-      ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, *hint)) {
+      ReadRecentBuffer(pg::RelationFile(index), MAIN_FORKNUM, block, *hint)) {
     return *hint;
   }
   Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);

@@ -25,8 +25,8 @@ namespace vecann::hnsw {
 
 // Raises ERRCODE_INDEX_CORRUPTED: `index "name" contains corrupted <what>`
 // with the formatted detail.
-void ReportCorrupted(Relation index, const char* what, const char* detail_fmt, ...)
-    pg_attribute_printf(3, 4) pg_attribute_noreturn();
+[[noreturn]] void ReportCorrupted(Relation index, const char* what, const char* detail_fmt, ...)
+    pg_attribute_printf(3, 4);
 
 enum class PageKind { kNodes, kEmpty, kCorrupt };
 

@@ -56,7 +56,7 @@ void FindReachable(Relation index, const IndexFacts& f, BufferAccessStrategy str
   r->first_bit[kMetaBlock] = 0;
   for (BlockNumber blk = kMetaBlock + 1; blk < r->nblocks; ++blk) {
     r->first_bit[blk] = bits;
-    vacuum_delay_point();
+    pg::VacuumDelayPoint();
     Buffer buf = ReadNodeBuffer(index, blk, strategy);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
@@ -124,7 +124,7 @@ void FindReachable(Relation index, const IndexFacts& f, BufferAccessStrategy str
   queue[tail++] = f.entry;
   while (head < tail) {
     ItemPointerData tid = queue[head++];
-    if (head % 256 == 0) vacuum_delay_point();
+    if (head % 256 == 0) pg::VacuumDelayPoint();
     BitOf(*r, &tid, &bit);
     int hi = reached[bit], lo = expanded[bit];
     if (hi <= lo) continue;

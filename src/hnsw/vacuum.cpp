@@ -78,7 +78,7 @@ void MarkDeleted(VacuumState* vs, IndexBulkDeleteCallback callback, void* callba
   Relation index = vs->info->index;
   BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
-    vacuum_delay_point();
+    pg::VacuumDelayPoint();
     Buffer buf = ReadForVacuum(vs, blk);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     Page page = BufferGetPage(buf);
@@ -277,7 +277,7 @@ void RepairGraph(VacuumState* vs) {
   const IndexFacts& f = vs->facts;
   auto* repair = static_cast<OffsetNumber*>(palloc(sizeof(OffsetNumber) * MaxOffsetNumber));
   for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
-    vacuum_delay_point();
+    pg::VacuumDelayPoint();
     int nrepair = 0;
     Buffer buf = ReadForVacuum(vs, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -351,7 +351,7 @@ void RemoveDeleted(VacuumState* vs) {
   Relation index = vs->info->index;
   BlockNumber nblocks = RelationGetNumberOfBlocks(index);
   for (BlockNumber blk = kMetaBlock + 1; blk < nblocks; ++blk) {
-    vacuum_delay_point();
+    pg::VacuumDelayPoint();
     Buffer buf = ReadForVacuum(vs, blk);
     LockBufferForCleanup(buf);
     Page page = BufferGetPage(buf);
@@ -411,7 +411,7 @@ void Sweep(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
     }
     if (r.unreachable == 0 || round == kSweepRounds) break;
     ForEachUnreachable(r, [&](const ItemPointerData* tid) {
-      vacuum_delay_point();
+      pg::VacuumDelayPoint();
       RelinkNode(index, &f, tid, relink_cxt);
       MemoryContextReset(relink_cxt);
     });

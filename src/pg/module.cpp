@@ -8,7 +8,7 @@
 extern "C" {
 #include "utils/guc.h"
 
-PG_MODULE_MAGIC;
+VECANN_MODULE_MAGIC;
 
 void _PG_init(void);
 }

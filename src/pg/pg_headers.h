@@ -11,4 +11,6 @@ extern "C" {
 #include "utils/builtins.h"
 }
 
+#include "pg/compat.h"
+
 #endif  // VECANN_PG_PG_HEADERS_H_

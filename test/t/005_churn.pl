@@ -24,6 +24,7 @@
 use strict;
 use warnings;
 use FindBin;
+use File::Spec;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -73,7 +74,8 @@ sub clustered {
 # Writes rows as a COPY text file (id, vector) that the server reads.
 sub copy_file {
   my ($name, $rows) = @_;
-  my $path = $node->basedir . "/$name.tsv";
+  # Absolute: the server reads it, and 17+ name basedir relative to the test.
+  my $path = File::Spec->rel2abs($node->basedir) . "/$name.tsv";
   open my $fh, '>', $path or die "$path: $!";
   my $id = 1;
   for my $r (@$rows) {

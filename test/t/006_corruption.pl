@@ -85,7 +85,8 @@ my $dims = 8;
 my $rows = 3000;
 
 my $node = PostgreSQL::Test::Cluster->new('corruption');
-$node->init;
+# 18's initdb turns data checksums on unless told not to.
+$node->init($node->pg_version >= 18 ? (extra => ['--no-data-checksums']) : ());
 $node->append_conf('postgresql.conf', qq{
 autovacuum = off
 restart_after_crash = on
