@@ -1,5 +1,5 @@
 // Unit tests for half precision: the scalar conversions (half_convert.h)
-// exhaustively and against the compiler's _Float16, and every half kernel of
+// exhaustively and against the compiler's compiler's own half type, and every half kernel of
 // every runnable Highway target (half.h) against the double-precision
 // reference on the exactly widened values, for lengths 1..1100 with unaligned
 // inputs, plus guard-page checks that no kernel reads outside [p, p + n).
@@ -86,15 +86,23 @@ TEST(HalfConvert, RoundsToNearestEvenAndOverflowsAt65520) {
   EXPECT_EQ(FloatToHalf(-0.0f), 0x8000);
 }
 
-#ifdef __FLT16_MAX__
-// The compiler's _Float16 conversion (libgcc's correctly rounded one) as an
-// independent reference, over a sweep of float bit patterns.
+// The compiler's own half type as an independent reference: _Float16 on x86
+// (libgcc's correctly rounded conversion), __fp16 on aarch64 (the FCVT
+// instruction; g++ has no _Float16 in C++ there).
+#if defined(__aarch64__)
+#define VECANN_COMPILER_HALF __fp16
+#elif defined(__FLT16_MAX__)
+#define VECANN_COMPILER_HALF _Float16
+#endif
+
+#ifdef VECANN_COMPILER_HALF
+// Over a sweep of float bit patterns.
 TEST(HalfConvert, MatchesCompilerFloat16) {
   std::mt19937 rng(11);
   auto check = [](uint32_t bits) {
     const float f = BitsToFloat(bits);
     if (std::isnan(f)) return;
-    const _Float16 h = static_cast<_Float16>(f);
+    const VECANN_COMPILER_HALF h = static_cast<VECANN_COMPILER_HALF>(f);
     uint16_t want;
     std::memcpy(&want, &h, sizeof want);
     ASSERT_EQ(FloatToHalf(f), want) << std::hex << bits;
