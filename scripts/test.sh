@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every vecann test on a fresh Debian machine (as root) or a developer's:
 #   1. GoogleTest suite of the Postgres-free kernels, codecs and HNSW core (CMake/ctest)
-#   2. build and install the extension (PGXS)
-#   3. pg_regress suite against a scratch cluster this script creates and removes
-#   4. TAP system tests (PostgreSQL::Test::Cluster creates its own clusters)
-#   5. client tests: Python and Node.js drivers and ORMs (test/clients/run.sh)
-#   6. libFuzzer smoke run of the text and binary parsers (vector, halfvec, sparsevec)
-#   7. structured fuzzing of the whole SQL surface as an ordinary role (test/sqlfuzz)
+#   2. the same suite cross-built for aarch64, under qemu-user (scripts/test-arm64.sh)
+#   3. for PostgreSQL 15, 17 and 18 (scripts/test-versions.sh; 17 and 18 built
+#      from Debian's source packages into a cache): build and install the
+#      extension, the pg_regress suite against a scratch cluster, the TAP system
+#      tests (PostgreSQL::Test::Cluster creates its own clusters)
+#   4. client tests: Python and Node.js drivers and ORMs (test/clients/run.sh)
+#   5. libFuzzer smoke run of the text and binary parsers (vector, halfvec, sparsevec)
+#   6. structured fuzzing of the whole SQL surface as an ordinary role (test/sqlfuzz)
 # Exits non-zero when anything fails. VECANN_FUZZ_SECONDS sets the libFuzzer
 # time per target, VECANN_SQLFUZZ_SECONDS and VECANN_SQLFUZZ_SEED the SQL
 # fuzzer's time and seed (longer runs by hand: bash test/sqlfuzz/run.sh 3600).
@@ -24,6 +26,19 @@ record() {  # record <name> <passed-count> <failed-count>
   failed=$((failed + $3))
   [ "$3" -gt 0 ] && failed_names+=("$1")
 }
+run_counted() {  # run_counted <name> <command...>: runs a suite that ends with
+  # "<name>: N passed, M failed" and records those counts (a non-zero exit
+  # without a failure count, or no count line at all, counts as one failure).
+  local name=$1 rc p f
+  shift
+  "$@" 2>&1 | tee "build/$name.log"
+  rc=${PIPESTATUS[0]}
+  p=$(sed -n "s/^$name: \([0-9]*\) passed, [0-9]* failed$/\1/p" "build/$name.log" | tail -1)
+  f=$(sed -n "s/^$name: [0-9]* passed, \([0-9]*\) failed$/\1/p" "build/$name.log" | tail -1)
+  [ -n "$p" ] || { p=0; f=1; }
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  record "$name" "$p" "$f"
+}
 
 echo "== unit tests (GoogleTest) =="
 cmake -S . -B build/unit -DCMAKE_BUILD_TYPE=Release >build-unit.log 2>&1 &&
@@ -35,67 +50,23 @@ unit_failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' build/unit/ct
 [ -n "$unit_total" ] || { unit_total=1; unit_failed=1; }
 record unit $((unit_total - unit_failed)) "$unit_failed"
 
-echo "== build and install the extension =="
-make -j"$(nproc)" >build-ext.log 2>&1 && make install >>build-ext.log 2>&1 || { cat build-ext.log; echo "extension build failed"; exit 1; }
-rm -f build-ext.log
+echo "== unit tests on aarch64 (cross-built, under qemu-user) =="
+# scripts/test-arm64.sh ends with "arm64: N passed, M failed".
+run_counted arm64 bash scripts/test-arm64.sh
 
-echo "== SQL tests (pg_regress) =="
-# shellcheck source=scratch-pg.sh
-source scripts/scratch-pg.sh
-trap scratch_pg_stop EXIT
-scratch_pg_start || exit 1
-make installcheck 2>&1 | tee build/regress.log
-regress_total=$(grep -cE '^(test| ) +[a-z_0-9]+ +\.\.\. ' build/regress.log || true)
-regress_failed=$(grep -cE '\.\.\. FAILED' build/regress.log || true)
-[ "$regress_total" -gt 0 ] || { regress_total=1; regress_failed=1; }
-[ "$regress_failed" -gt 0 ] && [ -f regression.diffs ] && head -200 regression.diffs
-record regress $((regress_total - regress_failed)) "$regress_failed"
-scratch_pg_stop
-trap - EXIT
-
-echo "== system tests (TAP) =="
-# PostgreSQL::Test::Cluster runs initdb, which refuses root: run as postgres,
-# from a copy of the tests (and of the shared data they read) in a directory
-# postgres can enter: this clone may live where postgres cannot (under /root,
-# or in a mode-700 mktemp directory).
-tap_dir=$(mktemp -d /tmp/vecann-tap.XXXXXX)
-chmod 755 "$tap_dir"
-cp -r test/t "$tap_dir/t"
-data_src="$root/../shared/data"
-if [ -d "$data_src" ]; then cp -r "$data_src" "$tap_dir/data"; fi
-as_pg=()
-if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$tap_dir"; as_pg=(runuser -u postgres --); fi
-pgxs_dir=$(dirname "$(pg_config --pgxs)")/..
-(cd "$tap_dir" && "${as_pg[@]}" env TESTDIR="$tap_dir" PATH="$(pg_config --bindir):$PATH" \
-  PG_REGRESS="$pgxs_dir/test/regress/pg_regress" VECANN_DATA_DIR="$tap_dir/data" \
-  prove -I "$pgxs_dir/test/perl" --verbose t/*.pl) 2>&1 | tee build/tap.log
-tap_failed=$(grep -cE '^not ok' build/tap.log || true)
-tap_passed=$(grep -cE '^ok' build/tap.log || true)
-grep -qE '^Result: PASS' build/tap.log || tap_failed=$((tap_failed > 0 ? tap_failed : 1))
-record tap "$tap_passed" "$tap_failed"
-[ "$tap_failed" -gt 0 ] && find "$tap_dir" -name '*.log' -path '*log*' -exec tail -n 30 {} \; | tail -200
-rm -rf "$tap_dir"
+echo "== the extension on each PostgreSQL version: build, pg_regress, TAP =="
+# scripts/test-versions.sh (15, 17, 18; installs into Debian's 15 for the
+# tests below) prints one line per version and "versions: N passed, M failed".
+run_counted versions bash scripts/test-versions.sh
 
 echo "== client tests =="
 # Python and Node.js drivers and ORMs (test/clients/run.sh: installs its packages,
 # runs on a scratch server of its own, ends with "clients: N passed, M failed").
-bash test/clients/run.sh 2>&1 | tee build/clients.log
-clients_rc=${PIPESTATUS[0]}
-clients_passed=$(sed -n 's/^clients: \([0-9]*\) passed, [0-9]* failed$/\1/p' build/clients.log | tail -1)
-clients_failed=$(sed -n 's/^clients: [0-9]* passed, \([0-9]*\) failed$/\1/p' build/clients.log | tail -1)
-[ -n "$clients_passed" ] || { clients_passed=0; clients_failed=1; }
-[ "$clients_rc" -ne 0 ] && [ "$clients_failed" -eq 0 ] && clients_failed=1
-record clients "$clients_passed" "$clients_failed"
+run_counted clients bash test/clients/run.sh
 
 echo "== fuzz smoke run (libFuzzer) =="
 # test/fuzz/run.sh ends with "fuzz: N passed, M failed" (one count per parser target).
-bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}" 2>&1 | tee build/fuzz.log
-fuzz_rc=${PIPESTATUS[0]}
-fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, [0-9]* failed$/\1/p' build/fuzz.log | tail -1)
-fuzz_failed=$(sed -n 's/^fuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' build/fuzz.log | tail -1)
-[ -n "$fuzz_passed" ] || { fuzz_passed=0; fuzz_failed=1; }
-[ "$fuzz_rc" -ne 0 ] && [ "$fuzz_failed" -eq 0 ] && fuzz_failed=1
-record fuzz "$fuzz_passed" "$fuzz_failed"
+run_counted fuzz bash test/fuzz/run.sh "${VECANN_FUZZ_SECONDS:-30}"
 
 echo "== SQL surface fuzzing (sqlfuzz) =="
 # test/sqlfuzz/run.sh ends with "sqlfuzz: N passed, M failed" (N calls); it
