@@ -14,6 +14,7 @@
 # ~/.cache/vecann.
 # Progress goes to stderr, the build log to <major>/build.log.
 set -euo pipefail
+umask 022  # the postgres OS user runs the binaries and reads the share files
 
 major=${1:?usage: build-postgres.sh <major version: 17 or 18>}
 if [ "$(id -u)" = 0 ]; then default_cache=/var/cache/vecann; else default_cache=$HOME/.cache/vecann; fi
@@ -47,7 +48,7 @@ if [ -f "$dir/stamp" ] && [ "$(cat "$dir/stamp")" = "$stamp_text" ] && [ -x "$pr
   exit 0
 fi
 
-bash "$(dirname "$0")/install-deps.sh" bison flex dpkg-dev curl >&2
+bash "$(dirname "$0")/install-deps.sh" bison flex zlib1g-dev dpkg-dev curl >&2
 
 rm -rf "$dir"
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/archives/partial" "$dir/apt/parts" "$dir/src"
@@ -61,7 +62,7 @@ echo "postgres $major: fetching the source of postgresql-$major from $suite" >&2
 apt-get "${apt_opts[@]}" -qq update >&2
 cd "$dir/src"
 if ! apt-get "${apt_opts[@]}" -qq source --download-only "postgresql-$major" >"$dir/fetch.log" 2>&1; then
-  echo "postgres $major: the mirror does not serve the indexed version ($(grep -m1 -o '404.*' "$dir/fetch.log" || echo 'see fetch.log')); fetching pinned $pinned" >&2
+  echo "postgres $major: apt-get source failed ($(grep -m1 -oE 'E: .{0,160}' "$dir/fetch.log" || echo "see $dir/fetch.log")); fetching pinned $pinned" >&2
   rm -f ./*
   while read -r sum file; do
     curl -fsS -o "$file" "$mirror/pool/main/p/postgresql-$major/$file"

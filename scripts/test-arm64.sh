@@ -48,13 +48,16 @@ declare -A filter=(
 )
 for cpu in max cortex-a72; do
   echo "== aarch64 unit tests on qemu's $cpu =="
-  QEMU_CPU=$cpu qemu-aarch64 "$out/vecann_unit_tests" \
+  # A bound on the run (it takes about 2 minutes per CPU): qemu-user ignores
+  # SIGTERM while its guest spins, hence KILL.
+  QEMU_CPU=$cpu timeout -s KILL 900 qemu-aarch64 "$out/vecann_unit_tests" \
     --gtest_filter="${filter[$cpu]}" >"$out/unit-$cpu.log" 2>&1
   rc=$?
   grep -E '^\[ +(INFO|PASSED|FAILED|SKIPPED) |Kernels\(\)\.target|tests? ran' "$out/unit-$cpu.log" | head -40
   ok=$(grep -cE '^\[ +OK \]' "$out/unit-$cpu.log" || true)
   bad=$(grep -cE '^\[ +FAILED +\] .* \([0-9]+ ms\)$' "$out/unit-$cpu.log" || true)
   [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && { bad=1; tail -30 "$out/unit-$cpu.log"; }
+  [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ] && { bad=1; echo "no test ran on $cpu"; }
   passed=$((passed + ok)); failed=$((failed + bad))
 done
 echo "arm64: $passed passed, $failed failed"

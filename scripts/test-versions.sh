@@ -2,13 +2,13 @@
 # Builds vecann against each PostgreSQL major version and runs the pg_regress
 # suite (on a scratch server of that version) and the TAP suite (clusters of
 # that version) for it, one closing line per version:
-#   postgres 17: regress 13/13, tap 120/120 passed
+#   postgres 17 (PostgreSQL 17.11): regress 13/13 passed, tap 1330/1330 passed (480 s)
 # and at the end "versions: N passed, M failed" (counts of tests).
 #   VECANN_PG_VERSIONS  the versions, default "15 17 18" (15: Debian's own
 #                       server; the others built by build-postgres.sh)
 # Each version builds in its own copy of the sources (build/pg<major>/), so
 # objects of one version never leak into another's library. 15 is installed
-# into Debian's server, where the client and fuzz tests use it. The TAP run of
+# into Debian's server, where the client tests and sqlfuzz use it. The TAP run of
 # each version also upgrades a cluster of the previous source-built version
 # with pg_upgrade (test/t/009_pg_upgrade.pl: 17 -> 18). Debian's 15 cannot be
 # the old side: its 15.20 package stores a pg_attver option on every column,
@@ -32,19 +32,20 @@ pg_config_for() {  # pg_config_for <major>: the pg_config of that version
 }
 
 regress_counts() {  # regress_counts <log>: "<total> <failed>" in either output style
-  local total failed
+  local total bad
   # 15: "test name ... ok" / "     name ... FAILED"; 16+: "ok 1 - name" / "not ok 2 - name".
   total=$(grep -cE '^(test| ) +[a-z_0-9]+ +\.\.\. |^(not )?ok +[0-9]+ +[-+] ' "$1" || true)
-  failed=$(grep -cE '\.\.\. FAILED|^not ok +[0-9]+ ' "$1" || true)
-  [ "$total" -gt 0 ] || { total=1; failed=1; }
-  echo "$total $failed"
+  bad=$(grep -cE '\.\.\. FAILED|^not ok +[0-9]+ ' "$1" || true)
+  [ "$total" -gt 0 ] || { total=1; bad=1; }
+  echo "$total $bad"
 }
 
 test_version() {  # test_version <major>: build, install, regress, TAP; sets the counts
   local major=$1 pg_config bindir out
-  v_regress="0/0" v_tap="0/0"
+  v_regress="not run" v_tap="not run" v_server="?"
   pg_config=$(pg_config_for "$major") || { echo "postgres $major: could not get the server" >&2; return 1; }
   bindir=$("$pg_config" --bindir)
+  v_server=$("$pg_config" --version)
   out=$root/build/pg$major
   rm -rf "$out"
   mkdir -p "$out"
@@ -53,9 +54,9 @@ test_version() {  # test_version <major>: build, install, regress, TAP; sets the
   echo "== postgres $major: build and install the extension =="
   make -C "$out" -j"$(nproc)" PG_CONFIG="$pg_config" >"$out/build.log" 2>&1 &&
     make -C "$out" install PG_CONFIG="$pg_config" >>"$out/build.log" 2>&1 || {
-    tail -50 "$out/build.log"; echo "postgres $major: extension build failed"; return 1; }
+    tail -50 "$out/build.log"; v_regress="build FAILED"; return 1; }
   if grep -E ': warning:' "$out/build.log"; then
-    echo "postgres $major: the build has warnings"; return 1
+    v_regress="build has warnings (FAILED)"; return 1
   fi
 
   echo "== postgres $major: SQL tests (pg_regress) =="
@@ -63,16 +64,19 @@ test_version() {  # test_version <major>: build, install, regress, TAP; sets the
   # shellcheck source=scratch-pg.sh
   source scripts/scratch-pg.sh
   trap scratch_pg_stop EXIT
-  scratch_pg_start || return 1
-  [ "$(id -u)" = 0 ] && chown -R postgres "$out"
+  scratch_pg_start || { scratch_pg_stop; trap - EXIT; v_regress="server start FAILED"; return 1; }
+  local regress_rc
   make -C "$out" installcheck PG_CONFIG="$pg_config" >"$out/regress.log" 2>&1
+  regress_rc=$?
   cat "$out/regress.log"
   scratch_pg_stop
   trap - EXIT
   read -r total bad < <(regress_counts "$out/regress.log")
+  # pg_regress stopped part-way (a crash, a bail-out): what did not run fails.
+  [ "$regress_rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
   [ "$bad" -gt 0 ] && [ -f "$out/regression.diffs" ] && head -200 "$out/regression.diffs"
   passed=$((passed + total - bad)); failed=$((failed + bad))
-  v_regress="$((total - bad))/$total"
+  v_regress="$((total - bad))/$total passed"
 
   echo "== postgres $major: system tests (TAP) =="
   # PostgreSQL::Test::Cluster runs initdb, which refuses root: run as postgres,
@@ -91,13 +95,13 @@ test_version() {  # test_version <major>: build, install, regress, TAP; sets the
     prove -I "$pgxs_dir/test/perl" --verbose t/*.pl) >"$out/tap.log" 2>&1
   cat "$out/tap.log"
   local tap_failed tap_passed
-  tap_failed=$(grep -cE '^not ok' "$out/tap.log" || true)
-  tap_passed=$(grep -cE '^ok' "$out/tap.log" || true)
+  tap_failed=$(grep -cE '^not ok [0-9]' "$out/tap.log" || true)
+  tap_passed=$(grep -cE '^ok [0-9]' "$out/tap.log" || true)
   grep -qE '^Result: PASS' "$out/tap.log" || tap_failed=$((tap_failed > 0 ? tap_failed : 1))
   [ "$tap_failed" -gt 0 ] && find "$tap_dir" -name '*.log' -path '*log*' -exec tail -n 30 {} \; | tail -200
   rm -rf "$tap_dir"
   passed=$((passed + tap_passed)); failed=$((failed + tap_failed))
-  v_tap="$tap_passed/$((tap_passed + tap_failed))"
+  v_tap="$tap_passed/$((tap_passed + tap_failed)) passed"
   [ "$major" != 15 ] && old_bindir=$bindir
   return 0
 }
@@ -107,7 +111,7 @@ for major in $versions; do
   if ! test_version "$major"; then
     failed=$((failed + 1))
   fi
-  summary+=("postgres $major: regress $v_regress, tap $v_tap passed ($((SECONDS - start)) s)")
+  summary+=("postgres $major ($v_server): regress $v_regress, tap $v_tap ($((SECONDS - start)) s)")
 done
 
 echo

@@ -25,6 +25,7 @@ extern "C" {
 namespace vecann::pg {
 
 // 16 renamed RelFileNode (and Relation's rd_node) to RelFileLocator.
+// (ReadRecentBuffer takes whichever this version has.)
 #if PG_VERSION_NUM >= 160000
 using RelFile = RelFileLocator;
 inline const RelFile& RelationFile(Relation rel) { return rel->rd_locator; }
@@ -67,6 +68,9 @@ inline void RestrictSearchPathForMaintenance() {
 }  // namespace vecann::pg
 
 // 18 lets a module name itself and its version (shown by pg_get_loaded_modules()).
+#ifndef VECANN_VERSION
+#error "VECANN_VERSION (the extension's version string) is set by the Makefile"
+#endif
 #if PG_VERSION_NUM >= 180000
 #define VECANN_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "vecann", .version = VECANN_VERSION)
 #else

@@ -3,6 +3,7 @@
 // SIMD target chosen at run time.
 #include "hnsw/hnsw.h"
 #include "kernels/distance.h"
+#include "pg/compat.h"
 #include "pg/guard.h"
 
 extern "C" {

@@ -1,10 +1,11 @@
 # pg_upgrade of a database with vecann indexes from an older major version
 # (VECANN_OLD_BINDIR, set by scripts/test-versions.sh to the bindir of the
 # previous version it tested, with vecann installed there) to the version
-# under test. pg_upgrade
-# copies the index files as they are, so the new server must read the old
-# pages: after the upgrade each index must be used by EXPLAIN, give the same
-# answers as before, pass hnsw_check, and take inserts and VACUUM.
+# under test. pg_upgrade copies the index files as they are, so the new
+# server must read the old pages: after the upgrade each index (vector L2,
+# vector cosine with i8 codes, halfvec L2) must be used by EXPLAIN, give the
+# answers it gave before, pass hnsw_check, and take inserts (a new row is
+# found through it) and VACUUM.
 # Would catch: an on-disk layout or metapage read that depends on the
 # server version, an extension script that a binary upgrade cannot replay,
 # a library that does not load in the new server.
@@ -20,11 +21,13 @@ plan skip_all => 'no older PostgreSQL with vecann (VECANN_OLD_BINDIR)' if $old_b
 
 my $old = PostgreSQL::Test::Cluster->new('old', install_path => dirname($old_bindir));
 my $new = PostgreSQL::Test::Cluster->new('new');
-# Data checksums must agree; 18's initdb enables them by default, 15's not.
+plan skip_all => 'VECANN_OLD_BINDIR is not an older major version'
+  unless $old->pg_version->major < $new->pg_version->major;
+# Data checksums must agree; 18's initdb enables them by default, older ones not.
 $old->init(extra => ['--data-checksums']);
 $new->init(extra => ['--data-checksums']);
 $old->start;
-my $old_version = $old->safe_psql('postgres', 'SHOW server_version_num');
+my $old_version = $old->pg_version;
 my $new_version = $new->pg_version;
 
 # Deterministic pseudo-random components in [-1, 1): bits of md5(row, position).
@@ -93,9 +96,17 @@ $new->safe_psql('postgres', qq{
   DELETE FROM items WHERE id % 10 = 1;
   VACUUM items;
 });
-is($new->safe_psql('postgres',
-  "$settings SELECT id FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 3333) LIMIT 1"),
-  '3333', 'a row inserted after the upgrade is its own nearest neighbour');
+my %new_row = (
+  items_l2 => 'ORDER BY v <-> (SELECT v FROM items WHERE id = 3333)',
+  items_cos_i8 => 'ORDER BY v <=> (SELECT v FROM items WHERE id = 3333)',
+  items_half => 'ORDER BY h <-> (SELECT h FROM items WHERE id = 3333)',
+);
+for my $index (sort keys %new_row) {
+  like($new->safe_psql('postgres', "$settings EXPLAIN (COSTS OFF) SELECT id FROM items $new_row{$index} LIMIT 1"),
+    qr/Index Scan using $index on items/, "$index is used for the new row");
+  is($new->safe_psql('postgres', "$settings SELECT id FROM items $new_row{$index} LIMIT 1"),
+    '3333', "a row inserted after the upgrade is its own nearest neighbour through $index");
+}
 for my $index (sort keys %queries) {
   is($new->safe_psql('postgres', "SELECT problems FROM hnsw_check('$index')"), '{}',
     "hnsw_check finds no problem in $index after writes");

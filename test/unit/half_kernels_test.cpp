@@ -1,5 +1,5 @@
 // Unit tests for half precision: the scalar conversions (half_convert.h)
-// exhaustively and against the compiler's compiler's own half type, and every half kernel of
+// exhaustively and against the compiler's own half type, and every half kernel of
 // every runnable Highway target (half.h) against the double-precision
 // reference on the exactly widened values, for lengths 1..1100 with unaligned
 // inputs, plus guard-page checks that no kernel reads outside [p, p + n).
