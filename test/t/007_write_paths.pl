@@ -239,13 +239,16 @@ sub check_step {
       "$what: at most max(2, 0.5% of live nodes) + copies/2m unreachable ($c->{unreachable} of $c->{live}; "
       . "$c->{copies} rows have copies)");
   }
-  # At least 99%; below 100 rows, as many misses as hnsw_check counts
-  # unreachable nodes (at least one): many exact copies of one vector
-  # (inserted on purpose) can leave some of them unlinked until the next
-  # VACUUM re-links them (README, "Not yet"), which the reachability check
-  # above bounds.
-  my $misses_allowed = $c->{unreachable} > 1 ? $c->{unreachable} : 1;
-  ok($found >= 0.99 * $n || $n - $found <= $misses_allowed,
+  # Two independent sources of misses, so their bounds add: the nodes
+  # hnsw_check counts unreachable (many exact copies of one vector, inserted
+  # on purpose, can leave some unlinked until the next VACUUM re-links them,
+  # README "Not yet"; bounded by the reachability check above), and the
+  # search's approximation among the reachable ones: at most 1% of the
+  # sample (at least one). Seen once on 17: 2 unreachable and 1 reachable
+  # miss among 263 rows, 203 of them copies.
+  my $approx = int(0.01 * $n) > 1 ? int(0.01 * $n) : 1;
+  my $misses_allowed = $c->{unreachable} + $approx;
+  ok($n - $found <= $misses_allowed,
     "$what: self-queries find >= 99% of rows ($found of $n; $misses_allowed misses allowed)")
     or diag('missed ids: ' . (length($missed) > 300 ? substr($missed, 0, 300) . '...' : $missed));
   return $c;
