@@ -59,7 +59,7 @@ OBJS = \
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization security
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization pgvector_settings security
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc -DVECANN_VERSION='"$(EXTVERSION)"'

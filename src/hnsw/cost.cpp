@@ -48,7 +48,7 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
 
   // Nodes read before the first row: the bottom-level search plus the descent.
   double levels = std::log(tuples) / std::log(static_cast<double>(m));
-  double visited = static_cast<double>(ef_search) * m * 0.5 + (levels > 0 ? levels : 0) * m;
+  double visited = static_cast<double>(EfSearch()) * m * 0.5 + (levels > 0 ? levels : 0) * m;
   if (visited > tuples) visited = tuples;
 
   costs.numIndexTuples = visited;
@@ -74,7 +74,7 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
   // return them too).
   double per_row_search = 2.0 * m * (cpu_index_tuple_cost + distance_cost);
   double sweep = static_cast<double>(index->pages) * seq_page_cost + tuples * (cpu_index_tuple_cost + distance_cost);
-  double rows_from_search = std::max(1.0, std::min(tuples, max_scan_tuples / (m / 2.0)));
+  double rows_from_search = std::max(1.0, std::min(tuples, MaxScanTuples() / (m / 2.0)));
   *total_cost = startup + tuples * std::max(per_row_search, sweep / rows_from_search);
   *selectivity = 1.0;
   *correlation = 0;

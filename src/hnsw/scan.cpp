@@ -9,10 +9,12 @@
 // order, so a scan never ends while the index holds rows it has not offered.
 // Deleted nodes are passed through but never returned (DiskSearch.live_only).
 //
-// Each batch is ordered by a key and returned in that order; a row whose key
-// is below one already returned (a later batch can find a closer node) is
-// skipped, as an approximate search may miss any row, never returned out of
-// order. The key depends on how the index stores vectors:
+// Each batch is ordered by a key and merged with rows held back from earlier
+// batches (see GetTuple); a row whose key is below one already returned (a
+// later batch can find a closer node) is skipped, as an approximate search
+// may miss any row, never returned out of order; under hnsw.iterative_scan =
+// relaxed_order (pgvector's meaning) it is returned, out of order, instead.
+// The key depends on how the index stores vectors:
 //   f32        the exact distance (the code is the vector); where the float32
 //              sum overflowed, a lower bound the executor rechecks (RowKey).
 //   f16, bf16, a lower bound of the true distance, from the distance to the
@@ -34,7 +36,7 @@
 //              held back and merged with the next batch before it is
 //              returned, as code distances order candidates only roughly
 //              (half a batch more after each batch, for scans that go on).
-// Either way the rows a query returns come out ordered by the true distance
+// Either way (apart from relaxed_order) the rows a query returns come out ordered by the true distance
 // of the full-precision value, and the distances it selects are computed by
 // the executor from the table, so they are exact.
 // Rows whose vector is NULL (and zero vectors under cosine) are not in the
@@ -77,6 +79,8 @@ struct BatchRow {
   bool recheck;  // the key is only a lower bound (always so for kLowerBound)
 };
 
+bool BatchLess(const BatchRow& a, const BatchRow& b) { return a.key < b.key || (a.key == b.key && a.rank < b.rank); }
+
 // Reads rows' full-precision keys from the table for Ordering::kRerank.
 struct RowFetcher {
   IndexFetchTableData* fetch;
@@ -103,11 +107,17 @@ struct ScanState {
   int batch_size;
   int batch_pos;
   int batches;     // batches searched so far
-  // Rows held back before the next batch is searched (Ordering::kRerank):
-  // their true distances are only known once read, so a later batch can hold
-  // rows closer than these; keeping a reserve lets them merge in, in order.
+  // Rows held back before the next batch is searched: a later batch can
+  // find rows closer than these (the search is approximate; for
+  // Ordering::kRerank also because true distances are known only once read),
+  // and keeping a reserve lets them merge in, in order, instead of being
+  // dropped. See GetTuple.
   int hold_back;
-  int rows_capacity;  // entries allocated in batch_rows
+  BatchRow* spare_rows;  // what AddBatch merges into (then swapped with batch_rows)
+  BatchRow* new_rows;    // a batch's rows before they are merged (ef entries)
+  int rows_capacity;     // entries allocated in batch_rows and spare_rows (the
+                         // sweep grows batch_rows alone: no batch comes after it)
+  bool relaxed_order;    // hnsw.iterative_scan = relaxed_order: late rows are returned, not dropped
   double last_key;
   TidSet last_key_nodes;  // the nodes returned with key last_key
   int ef;  // candidates per batch
@@ -248,16 +258,13 @@ bool RowKey(IndexScanDesc scan, ScanState* st, float distance, float error, floa
   return false;
 }
 
+
 // Adds the `found` candidates of a new batch (st->batch) to the rows not yet
-// returned, keeping them ordered by key; rows whose key is below one already
-// returned are dropped.
+// returned, keeping them ordered by key: the new rows are sorted and merged
+// with the waiting ones (in order already) into the spare array. Rows whose
+// key is below one already returned are dropped, unless the order is relaxed.
 void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
-  int n = st->batch_size - st->batch_pos;
-  memmove(st->batch_rows, st->batch_rows + st->batch_pos, sizeof(BatchRow) * n);
-  if (n + found > st->rows_capacity) {
-    st->rows_capacity = 2 * (n + found);
-    st->batch_rows = static_cast<BatchRow*>(repalloc(st->batch_rows, sizeof(BatchRow) * st->rows_capacity));
-  }
+  int added = 0;
   for (int i = 0; i < found; ++i) {
     const core::Candidate& c = st->batch[i];
     const FoundNode& node = st->search.nodes[c.id];
@@ -266,32 +273,57 @@ void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
     row.heap_tid = node.heap_tid;
     row.node_tid = node.tid;
     row.rank = static_cast<uint32>(st->batches) * static_cast<uint32>(st->ef) + static_cast<uint32>(i);
-    if (!RowKey(scan, st, c.distance, node.error, node.norm, &row) || row.key < st->last_key) continue;
-    st->batch_rows[n++] = row;
+    if (!RowKey(scan, st, c.distance, node.error, node.norm, &row)) continue;
+    if (row.key < st->last_key && !st->relaxed_order) continue;
+    st->new_rows[added++] = row;
   }
-  std::sort(st->batch_rows, st->batch_rows + n, [](const BatchRow& a, const BatchRow& b) {
-    return a.key < b.key || (a.key == b.key && a.rank < b.rank);
-  });
-  st->batch_size = n;
+  std::sort(st->new_rows, st->new_rows + added, BatchLess);
+  int waiting = st->batch_size - st->batch_pos;
+  bool grown = waiting + added > st->rows_capacity;
+  if (grown) {
+    st->rows_capacity = 2 * (waiting + added);
+    pfree(st->spare_rows);
+    st->spare_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+  }
+  std::merge(st->batch_rows + st->batch_pos, st->batch_rows + st->batch_size, st->new_rows, st->new_rows + added,
+             st->spare_rows, BatchLess);
+  std::swap(st->batch_rows, st->spare_rows);
+  if (grown) {  // the spare is now the old, smaller array
+    pfree(st->spare_rows);
+    st->spare_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+  }
+  st->batch_size = waiting + added;
   st->batch_pos = 0;
 }
 
 void StartSweep(ScanState* st);
 
+// The graph search is over. The sweep returns every row above the last key
+// returned, held-back rows included; with a relaxed order the held-back rows
+// are returned first, as they may lie below it.
+void EndGraphSearch(ScanState* st) {
+  if (st->relaxed_order && st->batch_size > st->batch_pos) {
+    st->hold_back = 0;
+  } else {
+    StartSweep(st);
+  }
+}
+
 // What one visited node costs a scan's graph search in memory: its entry in
-// the found-node table and its share of the visited set and heaps (links are
-// read when a node is expanded, not kept per visit).
-constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64);
+// the found-node table, its share of the visited set and heaps (links are
+// read when a node is expanded, not kept per visit) and, as a row held back,
+// its place in the two row arrays.
+constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64) + 2 * sizeof(BatchRow);
 
 // The most nodes (counting the descent) the graph search may have visited
-// before the scan turns to the sweep: within max(2 * work_mem, 8 MB) of
-// memory, whatever vecann.max_scan_tuples says; past the first batch also
-// within vecann.max_scan_tuples visits at level 0.
+// before the scan turns to the sweep: within max(hnsw.scan_mem_multiplier *
+// work_mem, 8 MB) of memory, whatever vecann.max_scan_tuples says; past the
+// first batch also within vecann.max_scan_tuples visits at level 0.
 uint32 VisitLimit(const ScanState* st, bool past_first_batch) {
   const DiskSearch& s = st->search;
-  size_t memory = std::max<size_t>(2 * static_cast<size_t>(work_mem) * 1024, 8 * 1024 * 1024);
-  uint64 visits = memory / kBytesPerVisit;
-  if (past_first_batch) visits = std::min<uint64>(visits, static_cast<uint64>(max_scan_tuples));
+  double memory = std::max(ScanMemMultiplier() * work_mem * 1024.0, 8.0 * 1024 * 1024);
+  uint64 visits = static_cast<uint64>(std::min(memory / kBytesPerVisit, 1e18));
+  if (past_first_batch) visits = std::min<uint64>(visits, static_cast<uint64>(MaxScanTuples()));
   uint64 limit = s.nnodes - s.level0_visits + visits;
   return static_cast<uint32>(std::min<uint64>(limit, UINT32_MAX - 1));
 }
@@ -318,13 +350,13 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     st->seq_offset = FirstOffsetNumber;
     return;
   }
-  st->ef = ef_search;
+  st->ef = EfSearch();
   st->ordering = Ordering::kExact;
   // A bit index scanned without a table (no heapRelation) falls back to its
   // (valid but loose) lower bounds.
   if (st->facts.storage == kernels::CodeFormat::kBit && scan->heapRelation != nullptr) {
     st->ordering = Ordering::kRerank;
-    st->ef = std::max(ef_search, rerank_candidates);
+    st->ef = std::max(st->ef, rerank_candidates);
     st->hold_back = st->ef / 2;
     StartRowFetcher(scan, st);
   } else if (st->facts.storage != kernels::CodeFormat::kF32) {
@@ -336,6 +368,9 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   st->batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * st->ef));
   st->rows_capacity = st->ef + st->hold_back;
   st->batch_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+  st->spare_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+  st->new_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->ef));
+  st->relaxed_order = RelaxedOrder();
   st->last_key = -get_float8_infinity();
   TidSetInit(&st->last_key_nodes, 16, false, st->cxt);
   st->sweep_limit = static_cast<int>(std::min<size_t>(
@@ -462,15 +497,19 @@ void CheckRowInTable(IndexScanDesc scan, ScanState* st, const ItemPointerData* h
 void ReturnRow(IndexScanDesc scan, ScanState* st) {
   const BatchRow& row = st->batch_rows[st->batch_pos++];
   CheckRowInTable(scan, st, &row.heap_tid);
-  if (row.key != st->last_key && st->last_key_nodes.count > 0) {
+  // last_key is the largest key returned (with a relaxed order a row may come
+  // below it), last_key_nodes the nodes returned with that key.
+  if (row.key > st->last_key && st->last_key_nodes.count > 0) {
     if (st->last_key_nodes.capacity > 4096) {
       TidSetInit(&st->last_key_nodes, 16, false, st->cxt);
     } else {
       TidSetClear(&st->last_key_nodes);
     }
   }
-  st->last_key = row.key;
-  TidSetAdd(&st->last_key_nodes, &row.node_tid);
+  if (row.key >= st->last_key) {
+    st->last_key = row.key;
+    TidSetAdd(&st->last_key_nodes, &row.node_tid);
+  }
   scan->xs_heaptid = row.heap_tid;
   scan->xs_orderbyvals[0] = Float8GetDatum(row.key);
   scan->xs_orderbynulls[0] = false;
@@ -577,21 +616,25 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
       continue;
     }
     if (st->batches > 0 && SearchStopped(&st->search)) {
-      StartSweep(st);
+      EndGraphSearch(st);
       continue;
     }
     CHECK_FOR_INTERRUPTS();
     int found = SearchBatch(&st->search, st->ef, st->batch);
-    if (found == 0) {
-      // Nothing more is reachable: what the graph search did not meet (rows
-      // held back included) comes from the sweep.
-      StartSweep(st);
+    if (found == 0) {  // nothing more is reachable
+      EndGraphSearch(st);
       continue;
     }
     AddBatch(scan, st, found);
     if (st->batches++ == 0) st->search.visit_limit = VisitLimit(st, true);
-    // A scan that goes on (a WHERE rejecting rows) holds back more each time.
-    if (st->ordering == Ordering::kRerank) st->hold_back += st->ef / 2;
+    // The first batch is returned whole (the classic HNSW answer; a rerank
+    // scan holds half of it back from the start). A scan that goes on (a
+    // LIMIT past ef_search, a WHERE rejecting rows) holds back half a batch
+    // more after each further batch: the deeper the search, the more of its
+    // rows a later batch would otherwise find too late (on 2,000 rows, ef_search
+    // 10, a LIMIT of 1,900 got 1,635 rows on average with no reserve, 1,878
+    // with it, in the same time).
+    if (st->ordering == Ordering::kRerank || st->batches > 1) st->hold_back += st->ef / 2;
   }
   st->done = true;
   MemoryContextSwitchTo(old);

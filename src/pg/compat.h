@@ -65,6 +65,16 @@ inline void RestrictSearchPathForMaintenance() {
 #endif
 }
 
+// A GUC check hook's "extra": malloc() until 15, guc_malloc() from 16 (which
+// frees extras with pfree). Null when out of memory (the hook then fails).
+inline void* GucExtraAlloc(size_t size) {
+#if PG_VERSION_NUM >= 160000
+  return guc_malloc(LOG, size);
+#else
+  return malloc(size);
+#endif
+}
+
 }  // namespace vecann::pg
 
 // 18 lets a module name itself and its version (shown by pg_get_loaded_modules()).

@@ -1,5 +1,5 @@
 // The extension's entry point: module magic, _PG_init (index options, and
-// settings under the reserved `vecann.` prefix) and the introspection function that names the
+// settings under the reserved `vecann.` and `hnsw.` prefixes) and the introspection function that names the
 // SIMD target chosen at run time.
 #include "hnsw/hnsw.h"
 #include "kernels/distance.h"
@@ -17,7 +17,6 @@ void _PG_init(void);
 void _PG_init(void) {
   vecann::hnsw::RegisterOptions();
   vecann::hnsw::DefineSettings();
-  MarkGUCPrefixReserved("vecann");
 }
 
 // vecann_simd_target() -> text, e.g. "AVX3"
