@@ -2,6 +2,9 @@
 // binary send/recv (pgvector's wire format), typmod parsing, the
 // typmod-enforcing cast sparsevec(n), and the helpers declared in
 // sparsevec.h.
+#include <cmath>
+#include <cstdlib>
+
 #include "codec/sparsevec.h"
 #include "pg/guard.h"
 #include "type/sparsevec.h"
@@ -94,37 +97,38 @@ VECANN_FUNCTION(sparsevec_in) {
       const char* token = text + r.position;
       int len = 0;
       while (token[len] == '-' || token[len] == '+' || (token[len] >= '0' && token[len] <= '9')) ++len;
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("sparsevec index %.*s is out of range (position %zu): \"%s\"", len, token, pos, text),
-                      r.index < 1 ? errdetail("Indices start at 1.")
-                                  : errdetail("Indices go up to the number of dimensions after the \"/\".")));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec index out of bounds"),
+                      errdetail("Index %.*s at position %zu of \"%s\".", len, token, pos, text),
+                      r.index < 1 ? errhint("Indices start at 1.")
+                                  : errhint("Indices go up to the number of dimensions after the \"/\".")));
       break;
     }
     case SparseError::kUnsorted:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("sparsevec indices must be in increasing order (position %zu): \"%s\"", pos, text),
-                      errdetail("Index %lld comes after a larger index.", index)));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec indices must be in ascending order"),
+                      errdetail("Index %lld at position %zu of \"%s\" comes after a larger index.", index, pos, text)));
       break;
     case SparseError::kDuplicate:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("sparsevec index %lld appears more than once (position %zu): \"%s\"", index, pos, text)));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec indices must not contain duplicates"),
+                      errdetail("Index %lld appears again at position %zu of \"%s\".", index, pos, text)));
       break;
     case SparseError::kTooManyNonZero:
       vecann::type::CheckSparseNonZero(kMaxSparseNonZero + 1);
       break;
     case SparseError::kOutOfRange:
       ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("value at position %zu is out of range for type sparsevec: \"%s\"", pos, text)));
+                      errmsg("\"%s\" is out of range for type sparsevec", vecann::type::NumberAt(text, r.position)),
+                      errdetail("At position %zu of \"%s\".", pos, text)));
       break;
     case SparseError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in sparsevec (position %zu): \"%s\"", pos, text)));
+      vecann::type::ReportNotFinite(std::isnan(strtod(vecann::type::NumberAt(text, r.position), nullptr)), "sparsevec",
+                                    psprintf("At position %zu of \"%s\".", pos, text));
       break;
     default:  // kMalformed (the binary-only errors cannot come from text)
       ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                      errmsg("sparsevec literal is malformed at position %zu: \"%s\"", pos, text),
-                      errdetail("Expected a literal like \"{1:0.5,7:2}/10\"; the problem is at \"%s\".",
-                                vecann::type::PositionHint(text, r.position))));
+                      errmsg("invalid input syntax for type sparsevec: \"%s\"", text),
+                      errdetail("Unexpected input at position %zu: \"%s\".", pos,
+                                vecann::type::PositionHint(text, r.position)),
+                      errhint("A sparsevec literal looks like \"{1:0.5,7:2}/10\".")));
       break;
   }
   PG_RETURN_SPARSEVEC_P(ParsedSparseVector(indices, values, static_cast<int>(r.dims), r.nnz, typmod));
@@ -167,16 +171,23 @@ VECANN_FUNCTION(sparsevec_recv) {
       ReportBadDims(r.dims);
       break;
     case SparseError::kBadNonZeroCount:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary sparsevec of %lld dimensions cannot have %d non-zero elements",
-                             static_cast<long long>(r.dims), r.nnz)));
+      if (r.nnz < 0) {
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec cannot have negative number of elements"),
+                        errdetail("The binary value's non-zero count is %d.", r.nnz)));
+      }
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("sparsevec cannot have more elements than dimensions"),
+                      errdetail("The binary value has %d non-zero elements and %lld dimensions.", r.nnz,
+                                static_cast<long long>(r.dims))));
       break;
     case SparseError::kTooManyNonZero:
       vecann::type::CheckSparseNonZero(r.nnz);
       break;
     case SparseError::kBadUnused:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary sparsevec's reserved field must be 0")));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("expected unused to be 0, not %d",
+                             static_cast<int32>((data[8] << 24) | (data[9] << 16) | (data[10] << 8) | data[11])),
+                      errdetail("The binary sparsevec's reserved field must be 0.")));
       break;
     case SparseError::kLengthMismatch:
       ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -184,20 +195,29 @@ VECANN_FUNCTION(sparsevec_recv) {
                              vecann::codec::BinarySparsevecBytes(r.nnz), len)));
       break;
     case SparseError::kIndexOutOfRange:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary sparsevec index %lld (element %d) is out of range for %lld dimensions",
-                             index - 1, element, static_cast<long long>(r.dims)),
-                      errdetail("Binary indices are 0-based and must be below the number of dimensions.")));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec index out of bounds"),
+                      errdetail("Element %d of the binary value has index %lld; a sparsevec of %lld dimensions "
+                                "has binary (0-based) indices 0 to %lld.",
+                                element, index - 1, static_cast<long long>(r.dims),
+                                static_cast<long long>(r.dims) - 1)));
       break;
     case SparseError::kUnsorted:
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec indices must be in ascending order"),
+                      errdetail("Element %d of the binary value comes after a larger index.", element)));
+      break;
     case SparseError::kDuplicate:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary sparsevec indices must be strictly increasing (element %d)", element)));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec indices must not contain duplicates"),
+                      errdetail("Element %d of the binary value repeats the index before it.", element)));
       break;
-    case SparseError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in sparsevec (element %d)", element)));
+    case SparseError::kNotFinite: {
+      // The offending value: a big-endian float32 after the header and the indices.
+      const uint8_t* at = data + 12 + 4 * static_cast<size_t>(r.nnz) + 4 * static_cast<size_t>(r.element);
+      uint32 bits = (static_cast<uint32>(at[0]) << 24) | (at[1] << 16) | (at[2] << 8) | at[3];
+      float value;
+      memcpy(&value, &bits, sizeof(value));
+      vecann::type::ReportNotFinite(std::isnan(value), "sparsevec", psprintf("Element %d of the binary value.", element));
       break;
+    }
     case SparseError::kZeroValue:
       ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
                       errmsg("binary sparsevec cannot store a zero value (element %d)", element)));

@@ -2,6 +2,12 @@
 // (see text_error.h).
 #include "type/text_error.h"
 
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/half_convert.h"
+
 namespace vecann::type {
 
 int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_dims) {
@@ -30,9 +36,9 @@ void ReportTextError(const codec::TextParseResult& r, const char* text, const ch
       return;
     case codec::TextError::kMalformed:
       ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                      errmsg("%s literal is malformed at position %zu: \"%s\"", type_name, pos, text),
-                      errdetail("Expected a literal like \"[1,2.5,-3]\"; the problem is at \"%s\".",
-                                PositionHint(text, r.position))));
+                      errmsg("invalid input syntax for type %s: \"%s\"", type_name, text),
+                      errdetail("Unexpected input at position %zu: \"%s\".", pos, PositionHint(text, r.position)),
+                      errhint("A %s literal looks like \"[1,2.5,-3]\".", type_name)));
       break;
     case codec::TextError::kEmpty:
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must have at least 1 dimension", type_name)));
@@ -43,18 +49,25 @@ void ReportTextError(const codec::TextParseResult& r, const char* text, const ch
       break;
     case codec::TextError::kOutOfRange:
       ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                      errmsg("value at position %zu is out of range for type %s: \"%s\"", pos, type_name, text),
-                      range_detail ? errdetail("%s", range_detail) : 0));
+                      errmsg("\"%s\" is out of range for type %s", NumberAt(text, r.position), type_name),
+                      range_detail ? errdetail("At position %zu of \"%s\". %s", pos, text, range_detail)
+                                   : errdetail("At position %zu of \"%s\".", pos, text)));
       break;
     case codec::TextError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in %s (position %zu): \"%s\"", type_name, pos, text)));
+      ReportNotFinite(std::isnan(strtod(NumberAt(text, r.position), nullptr)), type_name,
+                      psprintf("At position %zu of \"%s\".", pos, text));
       break;
   }
 }
 
-void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t value_bytes, const char* type_name,
-                       int max_dims) {
+void ReportNotFinite(bool nan, const char* type_name, const char* detail) {
+  ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                  nan ? errmsg("NaN not allowed in %s", type_name) : errmsg("infinite value not allowed in %s", type_name),
+                  errdetail("%s", detail)));
+}
+
+void ReportBinaryError(const codec::BinaryParseResult& r, const uint8_t* data, size_t len, size_t value_bytes,
+                       const char* type_name, int max_dims) {
   switch (r.error) {
     case codec::BinaryError::kOk:
       return;
@@ -64,25 +77,35 @@ void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t val
       break;
     case codec::BinaryError::kBadDims:
       if (r.dims < 1) {
-        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                        errmsg("binary %s has %d dimensions; a %s needs at least 1", type_name, r.dims, type_name)));
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must have at least 1 dimension", type_name),
+                        errdetail("The binary value's dimension field is %d.", r.dims)));
       }
       ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                       errmsg("%s cannot have more than %d dimensions", type_name, max_dims)));
       break;
     case codec::BinaryError::kBadUnused:
-      ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                      errmsg("binary %s's reserved field must be 0", type_name)));
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("expected unused to be 0, not %d", static_cast<int16>((data[2] << 8) | data[3])),
+                      errdetail("The binary %s's reserved field must be 0.", type_name)));
       break;
     case codec::BinaryError::kLengthMismatch:
       ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
                       errmsg("binary %s of %d dimensions must be %zu bytes, not %zu", type_name, r.dims,
                              4 + value_bytes * static_cast<size_t>(r.dims), len)));
       break;
-    case codec::BinaryError::kNotFinite:
-      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("NaN and infinity are not allowed in %s (element %d)", type_name, r.index + 1)));
+    case codec::BinaryError::kNotFinite: {
+      // The offending value, big-endian after the 4-byte header: a float32 or a half.
+      const uint8_t* v = data + 4 + value_bytes * static_cast<size_t>(r.index);
+      float value;
+      if (value_bytes == 4) {
+        uint32 bits = (static_cast<uint32>(v[0]) << 24) | (v[1] << 16) | (v[2] << 8) | v[3];
+        memcpy(&value, &bits, sizeof(value));
+      } else {
+        value = kernels::HalfToFloat(static_cast<uint16_t>((v[0] << 8) | v[1]));
+      }
+      ReportNotFinite(std::isnan(value), type_name, psprintf("Element %d of the binary value.", r.index + 1));
       break;
+    }
   }
 }
 
