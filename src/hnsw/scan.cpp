@@ -283,14 +283,14 @@ void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
   if (grown) {
     st->rows_capacity = 2 * (waiting + added);
     pfree(st->spare_rows);
-    st->spare_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+    st->spare_rows = static_cast<BatchRow*>(MemoryContextAllocHuge(st->cxt, sizeof(BatchRow) * st->rows_capacity));
   }
   std::merge(st->batch_rows + st->batch_pos, st->batch_rows + st->batch_size, st->new_rows, st->new_rows + added,
              st->spare_rows, BatchLess);
   std::swap(st->batch_rows, st->spare_rows);
   if (grown) {  // the spare is now the old, smaller array
     pfree(st->spare_rows);
-    st->spare_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
+    st->spare_rows = static_cast<BatchRow*>(MemoryContextAllocHuge(st->cxt, sizeof(BatchRow) * st->rows_capacity));
   }
   st->batch_size = waiting + added;
   st->batch_pos = 0;
@@ -312,8 +312,8 @@ void EndGraphSearch(ScanState* st) {
 // What one visited node costs a scan's graph search in memory: its entry in
 // the found-node table, its share of the visited set and heaps (links are
 // read when a node is expanded, not kept per visit) and, as a row held back,
-// its place in the two row arrays.
-constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64) + 2 * sizeof(BatchRow);
+// its place in the two row arrays (each up to twice the rows it holds).
+constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64) + 4 * sizeof(BatchRow);
 
 // The most nodes (counting the descent) the graph search may have visited
 // before the scan turns to the sweep: within max(hnsw.scan_mem_multiplier *

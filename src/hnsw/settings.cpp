@@ -12,9 +12,13 @@
 // set; PostgreSQL hands a value's stamp back with the value when it restores
 // it (the end of a SET LOCAL or of a function's SET clause, RESET, an aborted
 // transaction), so a restored value ranks as when it was set and defaults
-// rank last. SHOW under either name shows the value in force. Scans never
-// run in parallel workers (amcanparallel is false), the one place where
-// PostgreSQL re-applies settings in an order of its own.
+// rank last. SHOW under either name shows the value in force.
+// Two cases lose the order of values set from the same source: values set in
+// a session before vecann's library is loaded there (PostgreSQL re-applies
+// them when the library defines the names: hnsw.* then ranks last), and
+// parallel workers (which re-apply the leader's settings in an order of
+// their own; an index scan may run in one as the inner side of a join).
+// Both need the two names set, at one level, to different values.
 //
 // When another library (pgvector's, loaded into the same backend first)
 // already defines an `hnsw.` name, that name is its: vecann leaves it alone

@@ -186,7 +186,7 @@ VECANN_FUNCTION(sparsevec_recv) {
     case SparseError::kBadUnused:
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                       errmsg("expected unused to be 0, not %d",
-                             static_cast<int32>((data[8] << 24) | (data[9] << 16) | (data[10] << 8) | data[11])),
+                             static_cast<int32>((static_cast<uint32>(data[8]) << 24) | (data[9] << 16) | (data[10] << 8) | data[11])),
                       errdetail("The binary sparsevec's reserved field must be 0.")));
       break;
     case SparseError::kLengthMismatch:

@@ -17,7 +17,7 @@ PY=/usr/bin/python3  # Debian's Python, where the python3-* packages are
 
 # ---- dependencies ------------------------------------------------------------------
 debs=(python3-pytest python3-psycopg python3-psycopg2 python3-asyncpg python3-sqlalchemy
-      python3-django python3-numpy)
+      python3-django python3-numpy python3-pg8000 python3-peewee)
 command -v node >/dev/null || debs+=(nodejs)
 command -v npm >/dev/null || debs+=(npm)
 bash "$root/scripts/install-deps.sh" "${debs[@]}" || {

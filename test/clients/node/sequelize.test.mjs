@@ -90,6 +90,10 @@ describe('sequelize + pgvector/sequelize', () => {
     await assert.rejects(Item.create({ id: 999999, embedding: [1, 2] }), /expected 16 dimensions, not 2/);
   });
 
+  test('an invalid literal fails in pgvector\'s words', async () => {
+    await assert.rejects(sequelize.query("SELECT 'bad'::vector"), /invalid input syntax for type vector: "bad"/);
+  });
+
   for (const [metric, fn, index] of [['l2', 'l2Distance', 'items_embedding_idx'], ['cosine', 'cosineDistance', 'items_embedding_cos_idx']]) {
     test(`nearest neighbours by ${metric} through findAll`, async () => {
       const queries = makeVectors(4, DIMS, 402);

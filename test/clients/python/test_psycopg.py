@@ -172,6 +172,31 @@ def test_typmod_error_reaches_the_client(conn):
         conn.execute("SELECT %t::vector(3)", (np.float32([1, 2]),))
 
 
+def test_invalid_literal_in_pgvectors_words(conn):
+    # Applications match on PostgreSQL's (and pgvector's) wording and SQLSTATE;
+    # vecann's position is in the detail.
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation) as e:
+        conn.execute("SELECT %s::vector", ("[1,,2]",))
+    assert e.value.diag.message_primary == 'invalid input syntax for type vector: "[1,,2]"'
+    assert e.value.diag.message_detail == 'Unexpected input at position 4: "[1,>>,2]".'
+    for literal, message in [("[NaN]", "NaN not allowed in vector"),
+                             ("[1,inf]", "infinite value not allowed in vector"),
+                             ("[1e39]", '"1e39" is out of range for type vector')]:
+        with pytest.raises(psycopg.DataError, match=message):
+            conn.execute("SELECT %s::vector", (literal,))
+
+
+def test_pgvector_setting_names(conn):
+    # SET LOCAL hnsw.ef_search, as pgvector applications do, is vecann.ef_search
+    # for the transaction, and only for it.
+    with conn.transaction():
+        conn.execute("SET LOCAL hnsw.ef_search = 123")
+        assert conn.execute("SHOW vecann.ef_search").fetchone()[0] == "123"
+    assert conn.execute("SHOW vecann.ef_search").fetchone()[0] == "40"
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        conn.execute("SET hnsw.ef_search = 1001")
+
+
 @pytest.mark.parametrize("metric,op,index", [
     ("l2", "<->", "items_embedding_idx"),
     ("cosine", "<=>", "items_embedding_cos_idx"),
