@@ -10,6 +10,10 @@
 # Data: clustered random vectors (200 Gaussian clusters, seeded), L2,
 # m = 16, ef_construction = 64. Servers run one at a time, rounds alternate.
 # COMPARE_WRITES=0 skips the INSERT and VACUUM steps (the search alone).
+# COMPARE_CONTINUED=1 also measures scans that go past their first batch
+# (ef_search 40): a WHERE keeping 1% or 10% of the rows with LIMIT 10, and
+# LIMIT 1000 without one: rows returned and recall against the exact answer
+# (over 100 queries), and QPS (pgbench, the index forced).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 old_bin=$1
@@ -41,6 +45,14 @@ cat >"$work/q.sql" <<'EOF'
 \set qid random(1, 1000)
 SELECT id FROM items ORDER BY v <-> (SELECT v FROM queries WHERE qid = :qid) LIMIT 10;
 EOF
+# name|WHERE clause|LIMIT of the continued-scan measurements
+continued=("filter 1%|id % 100 = 7|10" "filter 10%|id % 10 = 3|10" "no filter|true|1000")
+for c in "${continued[@]}"; do
+  IFS='|' read -r name where limit <<<"$c"
+  f="$work/q-${name//[^a-z0-9]/_}.sql"
+  printf '%s\n%s\n' '\set qid random(1, 1000)' \
+    "SELECT id FROM items WHERE $where ORDER BY v <-> (SELECT v FROM queries WHERE qid = :qid) LIMIT $limit;" >"$f"
+done
 
 # shellcheck source=../scripts/scratch-pg.sh
 source "$here/../scripts/scratch-pg.sh"
@@ -63,6 +75,21 @@ for round in $(seq 1 "$rounds"); do
             2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
       echo "round $round $which: ef_search $ef: $tps QPS"
     done
+    if [ "${COMPARE_CONTINUED:-0}" = 1 ]; then
+      for c in "${continued[@]}"; do
+        IFS='|' read -r name where limit <<<"$c"
+        got=$($P -At -c "SET enable_seqscan = off" -c "SET vecann.ef_search = 40" -c "
+          SELECT round(avg(got), 2) || ' rows, recall ' || round(avg(hit) / $limit, 4) FROM (
+            SELECT (SELECT count(*) FROM (SELECT id FROM items WHERE $where ORDER BY v <-> q.v LIMIT $limit) a) AS got,
+                   (SELECT count(*) FROM (SELECT id FROM items WHERE $where ORDER BY v <-> q.v LIMIT $limit) a
+                      JOIN (SELECT id FROM (SELECT id, v <-> q.v AS d FROM items WHERE $where OFFSET 0) s
+                            ORDER BY d LIMIT $limit) e USING (id)) AS hit
+            FROM queries q WHERE qid <= 100) t")
+        tps=$(PGOPTIONS="-c vecann.ef_search=40 -c enable_seqscan=off" "$PG_BINDIR/pgbench" -n -M prepared -c 1 -T 15 \
+              -f "$work/q-${name//[^a-z0-9]/_}.sql" postgres 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+        echo "round $round $which: $name, LIMIT $limit: $got; $tps QPS"
+      done
+    fi
     if [ "${COMPARE_WRITES:-1}" = 0 ]; then
       scratch_pg_stop
       continue
