@@ -9,11 +9,11 @@
 // order, so a scan never ends while the index holds rows it has not offered.
 // Deleted nodes are passed through but never returned (DiskSearch.live_only).
 //
-// Each batch is ordered by a key and merged with rows held back from earlier
-// batches (see GetTuple); a row whose key is below one already returned (a
-// later batch can find a closer node) is skipped, as an approximate search
-// may miss any row, never returned out of order; under hnsw.iterative_scan =
-// relaxed_order (pgvector's meaning) it is returned, out of order, instead.
+// Each batch is ordered by a key and returned in that order; a row whose key
+// is below one already returned (a later batch can find a closer node) is
+// skipped, as an approximate search may miss any row, never
+// returned out of order; under hnsw.iterative_scan = relaxed_order
+// (pgvector's meaning) it is returned, out of order, instead.
 // The key depends on how the index stores vectors:
 //   f32        the exact distance (the code is the vector); where the float32
 //              sum overflowed, a lower bound the executor rechecks (RowKey).
@@ -79,7 +79,6 @@ struct BatchRow {
   bool recheck;  // the key is only a lower bound (always so for kLowerBound)
 };
 
-bool BatchLess(const BatchRow& a, const BatchRow& b) { return a.key < b.key || (a.key == b.key && a.rank < b.rank); }
 
 // Reads rows' full-precision keys from the table for Ordering::kRerank.
 struct RowFetcher {
@@ -107,16 +106,11 @@ struct ScanState {
   int batch_size;
   int batch_pos;
   int batches;     // batches searched so far
-  // Rows held back before the next batch is searched: a later batch can
-  // find rows closer than these (the search is approximate; for
-  // Ordering::kRerank also because true distances are known only once read),
-  // and keeping a reserve lets them merge in, in order, instead of being
-  // dropped. See GetTuple.
+  // Rows held back before the next batch is searched (Ordering::kRerank):
+  // their true distances are only known once read, so a later batch can hold
+  // rows closer than these; keeping a reserve lets them merge in, in order.
   int hold_back;
-  BatchRow* spare_rows;  // what AddBatch merges into (then swapped with batch_rows)
-  BatchRow* new_rows;    // a batch's rows before they are merged (ef entries)
-  int rows_capacity;     // entries allocated in batch_rows and spare_rows (the
-                         // sweep grows batch_rows alone: no batch comes after it)
+  int rows_capacity;  // entries allocated in batch_rows
   bool relaxed_order;    // hnsw.iterative_scan = relaxed_order: late rows are returned, not dropped
   double last_key;
   TidSet last_key_nodes;  // the nodes returned with key last_key
@@ -260,11 +254,15 @@ bool RowKey(IndexScanDesc scan, ScanState* st, float distance, float error, floa
 
 
 // Adds the `found` candidates of a new batch (st->batch) to the rows not yet
-// returned, keeping them ordered by key: the new rows are sorted and merged
-// with the waiting ones (in order already) into the spare array. Rows whose
-// key is below one already returned are dropped, unless the order is relaxed.
+// returned, keeping them ordered by key; rows whose key is below one already
+// returned are dropped, unless the order is relaxed.
 void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
-  int added = 0;
+  int n = st->batch_size - st->batch_pos;
+  memmove(st->batch_rows, st->batch_rows + st->batch_pos, sizeof(BatchRow) * n);
+  if (n + found > st->rows_capacity) {
+    st->rows_capacity = 2 * (n + found);
+    st->batch_rows = static_cast<BatchRow*>(repalloc_huge(st->batch_rows, sizeof(BatchRow) * st->rows_capacity));
+  }
   for (int i = 0; i < found; ++i) {
     const core::Candidate& c = st->batch[i];
     const FoundNode& node = st->search.nodes[c.id];
@@ -275,24 +273,12 @@ void AddBatch(IndexScanDesc scan, ScanState* st, int found) {
     row.rank = static_cast<uint32>(st->batches) * static_cast<uint32>(st->ef) + static_cast<uint32>(i);
     if (!RowKey(scan, st, c.distance, node.error, node.norm, &row)) continue;
     if (row.key < st->last_key && !st->relaxed_order) continue;
-    st->new_rows[added++] = row;
+    st->batch_rows[n++] = row;
   }
-  std::sort(st->new_rows, st->new_rows + added, BatchLess);
-  int waiting = st->batch_size - st->batch_pos;
-  bool grown = waiting + added > st->rows_capacity;
-  if (grown) {
-    st->rows_capacity = 2 * (waiting + added);
-    pfree(st->spare_rows);
-    st->spare_rows = static_cast<BatchRow*>(MemoryContextAllocHuge(st->cxt, sizeof(BatchRow) * st->rows_capacity));
-  }
-  std::merge(st->batch_rows + st->batch_pos, st->batch_rows + st->batch_size, st->new_rows, st->new_rows + added,
-             st->spare_rows, BatchLess);
-  std::swap(st->batch_rows, st->spare_rows);
-  if (grown) {  // the spare is now the old, smaller array
-    pfree(st->spare_rows);
-    st->spare_rows = static_cast<BatchRow*>(MemoryContextAllocHuge(st->cxt, sizeof(BatchRow) * st->rows_capacity));
-  }
-  st->batch_size = waiting + added;
+  std::sort(st->batch_rows, st->batch_rows + n, [](const BatchRow& a, const BatchRow& b) {
+    return a.key < b.key || (a.key == b.key && a.rank < b.rank);
+  });
+  st->batch_size = n;
   st->batch_pos = 0;
 }
 
@@ -310,10 +296,9 @@ void EndGraphSearch(ScanState* st) {
 }
 
 // What one visited node costs a scan's graph search in memory: its entry in
-// the found-node table, its share of the visited set and heaps (links are
-// read when a node is expanded, not kept per visit) and, as a row held back,
-// its place in the two row arrays (each up to twice the rows it holds).
-constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64) + 4 * sizeof(BatchRow);
+// the found-node table and its share of the visited set and heaps (links are
+// read when a node is expanded, not kept per visit).
+constexpr size_t kBytesPerVisit = sizeof(FoundNode) + 6 * sizeof(uint64);
 
 // The most nodes (counting the descent) the graph search may have visited
 // before the scan turns to the sweep: within max(hnsw.scan_mem_multiplier *
@@ -368,8 +353,6 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
   st->batch = static_cast<core::Candidate*>(palloc(sizeof(core::Candidate) * st->ef));
   st->rows_capacity = st->ef + st->hold_back;
   st->batch_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
-  st->spare_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->rows_capacity));
-  st->new_rows = static_cast<BatchRow*>(palloc(sizeof(BatchRow) * st->ef));
   st->relaxed_order = RelaxedOrder();
   st->last_key = -get_float8_infinity();
   TidSetInit(&st->last_key_nodes, 16, false, st->cxt);
@@ -627,14 +610,14 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
     }
     AddBatch(scan, st, found);
     if (st->batches++ == 0) st->search.visit_limit = VisitLimit(st, true);
-    // The first batch is returned whole (the classic HNSW answer; a rerank
-    // scan holds half of it back from the start). A scan that goes on (a
-    // LIMIT past ef_search, a WHERE rejecting rows) holds back half a batch
-    // more after each further batch: the deeper the search, the more of its
-    // rows a later batch would otherwise find too late (on 2,000 rows, ef_search
-    // 10, a LIMIT of 1,900 got 1,635 rows on average with no reserve, 1,878
-    // with it, in the same time).
-    if (st->ordering == Ordering::kRerank || st->batches > 1) st->hold_back += st->ef / 2;
+    // A rerank scan holds back half a batch more after each batch. Other
+    // scans hold nothing back: reserves that grew with the rows found too
+    // late, or with every batch, kept more rows on pathological data (2,000
+    // points on a curve, ef_search 10, LIMIT 1,900: 1,789 or 1,878 rows on
+    // average instead of 1,635) but cost filtered queries on 300,000
+    // clustered rows 17-34% or half of their speed for no row and at most
+    // 0.007 recall more (bench/RESULTS.md); relaxed_order returns every row.
+    if (st->ordering == Ordering::kRerank) st->hold_back += st->ef / 2;
   }
   st->done = true;
   MemoryContextSwitchTo(old);
