@@ -123,34 +123,29 @@ SET LOCAL hnsw.ef_search = 1;
 SELECT recall() = (SELECT r FROM recall_low) AS same_as_ef_1;
 COMMIT;
 RESET enable_seqscan;
--- ... and the plan's cost: a larger candidate list costs more to start
-CREATE FUNCTION knn_startup_cost() RETURNS float8 LANGUAGE plpgsql AS $$
+-- ... and the plan's cost: a larger candidate list costs more to start.
+-- knn_cost(k, field): the 'Startup Cost' or 'Total Cost' of the scan under
+-- the Limit of a nearest-neighbour query with LIMIT k
+CREATE FUNCTION knn_cost(k int, field text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE plan json;
 BEGIN
   EXECUTE 'EXPLAIN (FORMAT JSON) SELECT id FROM docs ORDER BY embedding <-> '
-          '''[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]'' LIMIT 10' INTO plan;
-  RETURN (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Startup Cost')::float8;
+          '''[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]'' LIMIT ' || k INTO plan;
+  RETURN (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> field)::float8;
 END $$;
 SET hnsw.ef_search = 10;
-CREATE TEMP TABLE cost_low AS SELECT knn_startup_cost() AS c;
+CREATE TEMP TABLE cost_low AS SELECT knn_cost(10, 'Startup Cost') AS c;
 SET hnsw.ef_search = 1000;
-SELECT knn_startup_cost() > c AS ef_search_raises_cost FROM cost_low;
+SELECT knn_cost(10, 'Startup Cost') > c AS ef_search_raises_cost FROM cost_low;
 RESET hnsw.ef_search;
 
 -- hnsw.max_scan_tuples changes the plan's estimate of a scan that needs many
 -- rows (past the bound the scan reads the rest of the index)
-CREATE FUNCTION knn_total_cost() RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE plan json;
-BEGIN
-  EXECUTE 'EXPLAIN (FORMAT JSON) SELECT id FROM docs ORDER BY embedding <-> '
-          '''[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]'' LIMIT 1500' INTO plan;
-  RETURN (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Total Cost')::float8;
-END $$;
 SET enable_seqscan = off;
 SET hnsw.max_scan_tuples = 100000;
-CREATE TEMP TABLE cost_many AS SELECT knn_total_cost() AS c;
+CREATE TEMP TABLE cost_many AS SELECT knn_cost(1500, 'Total Cost') AS c;
 SET hnsw.max_scan_tuples = 10;
-SELECT knn_total_cost() > c AS bound_raises_cost FROM cost_many;
+SELECT knn_cost(1500, 'Total Cost') > c AS bound_raises_cost FROM cost_many;
 -- ... and whatever the bound and the memory multiplier, the rows are all there,
 -- in distance order
 SET hnsw.scan_mem_multiplier = 1000;
@@ -221,4 +216,4 @@ END $$;
 SELECT * FROM nearly_all();
 RESET ALL;
 DROP TABLE docs, queries;
-DROP FUNCTION recall, knn_startup_cost, knn_total_cost, filtered_rows, nearly_all, ef_inside;
+DROP FUNCTION recall, knn_cost, filtered_rows, nearly_all, ef_inside;
