@@ -84,7 +84,7 @@ TYPMOD_TEXTS = ['3', '0', '-1', '1', '2', '16000', '16001', '1000000000', '10000
                 '2147483648', '-2147483648', '-2147483649', '99999999999999999999', 'abc', '', ' 3',
                 '3 ', '+3', '1e3', '0x10', '3.5', '-0', '00003']
 HNSW_QUANT = ['f32', 'f16', 'bf16', 'i8', 'bit', 'F32', 'BIT', '', 'bogus', 'f32 ', 'i4', 'f16,bit']
-# Core settings that change how an index is built; vecann's own settings (vecann.*) are read
+# Core settings that change how an index is built; vecann's own settings (vecann.*, hnsw.*) are read
 # from pg_settings, with their bounds, by Catalog.
 CORE_GUCS = {
     'maintenance_work_mem': ['1MB', '2MB', '64MB', '1GB'],
@@ -558,7 +558,7 @@ class Catalog:
         # vecann's settings (its library must be loaded for them to show), with boundary values
         cur.execute("SELECT vecann_simd_target()")
         cur.execute("SELECT name, vartype, min_val, max_val, boot_val, enumvals FROM pg_settings"
-                    " WHERE name LIKE 'vecann.%' ORDER BY name")
+                    " WHERE name LIKE 'vecann.%' OR name LIKE 'hnsw.%' ORDER BY name")
         self.gucs = dict(CORE_GUCS)
         for name, vartype, lo, hi, boot, enums in cur.fetchall():
             vals = [boot or '']
@@ -582,7 +582,7 @@ class Catalog:
         return ('%d functions, %d aggregates, %d operators, %d casts, %d operator classes, types %s'
                 % (len(self.functions), len(self.aggregates), len(self.operators), len(self.casts),
                    len(self.opclasses), ', '.join(sorted(self.type_oids)))
-                + '; settings %s' % ', '.join(n for n in sorted(self.gucs) if n.startswith('vecann.')))
+                + '; settings %s' % ', '.join(n for n in sorted(self.gucs) if n.startswith(('vecann.', 'hnsw.'))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1111,8 +1111,13 @@ class Fuzzer:
             self.run(stmt, params=[cls(data)], label='binary')
 
     def k_guc(self):
+        # SET, and sometimes RESET: a value restored from its GUC "extra" (the
+        # vecann./hnsw. twins rank by it) goes through other code than a SET.
         name = self.r.choice(sorted(self.cat.gucs))
-        self.run('SET %s = %s' % (name, q(self.r.choice(self.cat.gucs[name]))), label='guc')
+        if self.r.random() < 0.2:
+            self.run('RESET %s' % name, label='guc')
+        else:
+            self.run('SET %s = %s' % (name, q(self.r.choice(self.cat.gucs[name]))), label='guc')
 
     # ---- HNSW scenario --------------------------------------------------------------------------
     def column_type(self, opclass_type, dims):
