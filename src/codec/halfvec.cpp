@@ -37,19 +37,19 @@ size_t FormatHalfvecText(const uint16_t* values, int dims, char* out) {
 }
 
 BinaryParseResult ParseHalfvecBinary(const uint8_t* data, size_t len, uint16_t* out, int capacity) {
-  if (len < 4) return {BinaryError::kTruncated, 0, 0};
+  if (len < 4) return {BinaryError::kTruncated, 0, 0, 0};
   const int dims = static_cast<int16_t>((data[0] << 8) | data[1]);
   const int unused = static_cast<int16_t>((data[2] << 8) | data[3]);
-  if (dims < 1 || dims > capacity) return {BinaryError::kBadDims, dims, 0};
-  if (unused != 0) return {BinaryError::kBadUnused, dims, 0};
-  if (len != BinaryHalfvecBytes(dims)) return {BinaryError::kLengthMismatch, dims, 0};
+  if (dims < 1 || dims > capacity) return {BinaryError::kBadDims, dims, 0, 0};
+  if (unused != 0) return {BinaryError::kBadUnused, dims, 0, unused};
+  if (len != BinaryHalfvecBytes(dims)) return {BinaryError::kLengthMismatch, dims, 0, 0};
   for (int i = 0; i < dims; ++i) {
     const uint8_t* p = data + 4 + 2 * static_cast<size_t>(i);
     const uint16_t h = static_cast<uint16_t>((p[0] << 8) | p[1]);
-    if (!HalfIsFinite(h)) return {BinaryError::kNotFinite, dims, i};
+    if (!HalfIsFinite(h)) return {(h & 0x3ff) != 0 ? BinaryError::kNaN : BinaryError::kInfinite, dims, i, 0};
     out[i] = h;
   }
-  return {BinaryError::kOk, dims, 0};
+  return {BinaryError::kOk, dims, 0, 0};
 }
 
 void WriteHalfvecBinary(const uint16_t* values, int dims, uint8_t* out) {

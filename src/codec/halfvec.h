@@ -36,7 +36,8 @@ size_t FormatHalfvecText(const uint16_t* values, int dims, char* out);
 constexpr size_t BinaryHalfvecBytes(int dims) { return 4 + 2 * static_cast<size_t>(dims); }
 
 // Parses exactly `len` bytes; writes at most `capacity` halves to `out`.
-// kNotFinite: a half with all exponent bits set (infinity or NaN) at `index`.
+// kNaN / kInfinite: a half with all exponent bits set at `index` (NaN when
+// its mantissa is not zero).
 BinaryParseResult ParseHalfvecBinary(const uint8_t* data, size_t len, uint16_t* out, int capacity);
 
 // Writes BinaryHalfvecBytes(dims) bytes to `out`.

@@ -72,7 +72,7 @@ SparseParseResult ParseSparsevecText(const char* text, int32_t* indices, float* 
   int nnz = 0;
   int element = 0;
   auto fail = [&](SparseError e, const char* where, int64_t index = 0) {
-    return SparseParseResult{e, static_cast<size_t>(where - text), 0, nnz, index, element};
+    return SparseParseResult{e, static_cast<size_t>(where - text), 0, nnz, index, element, 0};
   };
   const int64_t known_dims = TrailingDims(text);
 
@@ -95,8 +95,10 @@ SparseParseResult ParseSparsevecText(const char* text, int32_t* indices, float* 
           break;
         case TextError::kOutOfRange:
           return fail(SparseError::kOutOfRange, value.where);
-        case TextError::kNotFinite:
-          return fail(SparseError::kNotFinite, value.where);
+        case TextError::kNaN:
+          return fail(SparseError::kNaN, value.where);
+        case TextError::kInfinite:
+          return fail(SparseError::kInfinite, value.where);
         default:
           return fail(SparseError::kMalformed, value.where);
       }
@@ -139,7 +141,7 @@ SparseParseResult ParseSparsevecText(const char* text, int32_t* indices, float* 
   }
   // known_dims equals dims.value here: the forward parse ended at the same
   // trailing token TrailingDims read, so every index was checked.
-  return SparseParseResult{SparseError::kOk, 0, dims.value, nnz, 0, 0};
+  return SparseParseResult{SparseError::kOk, 0, dims.value, nnz, 0, 0, 0};
 }
 
 size_t FormatSparsevecText(const int32_t* indices, const float* values, int nnz, int64_t dims, char* out) {
@@ -160,7 +162,7 @@ size_t FormatSparsevecText(const int32_t* indices, const float* values, int nnz,
 
 SparseParseResult ParseSparsevecBinary(const uint8_t* data, size_t len, int32_t* indices, float* values,
                                        int capacity) {
-  SparseParseResult r{SparseError::kOk, 0, 0, 0, 0, 0};
+  SparseParseResult r{SparseError::kOk, 0, 0, 0, 0, 0, 0};
   if (len < 12) {
     r.error = SparseError::kTruncated;
     return r;
@@ -183,6 +185,7 @@ SparseParseResult ParseSparsevecBinary(const uint8_t* data, size_t len, int32_t*
   }
   if (unused != 0) {
     r.error = SparseError::kBadUnused;
+    r.unused = unused;
     return r;
   }
   if (len != BinarySparsevecBytes(nnz)) {
@@ -212,7 +215,7 @@ SparseParseResult ParseSparsevecBinary(const uint8_t* data, size_t len, int32_t*
     r.element = i;
     r.index = static_cast<int64_t>(indices[i]) + 1;
     if (!std::isfinite(v)) {
-      r.error = SparseError::kNotFinite;
+      r.error = std::isnan(v) ? SparseError::kNaN : SparseError::kInfinite;
       return r;
     }
     if (v == 0.0f) {

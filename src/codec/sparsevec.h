@@ -35,7 +35,8 @@ enum class SparseError {
   kDuplicate,        // an index equal to the one before it: `index`, element `element`
   kTooManyNonZero,   // more than the caller's capacity of non-zero elements (`nnz` in binary)
   kOutOfRange,       // a value overflows float4 (text only), at `position`
-  kNotFinite,        // NaN or infinity: text at `position`, binary element `element`
+  kNaN,              // NaN: text at `position`, binary element `element`
+  kInfinite,         // infinity: text at `position`, binary element `element`
   // Binary only:
   kTruncated,        // fewer than 12 header bytes
   kBadUnused,        // the reserved int32 is not 0
@@ -51,6 +52,7 @@ struct SparseParseResult {
   int nnz;          // stored elements (valid when kOk; the count for binary count errors)
   int64_t index;    // the offending index, 1-based (index errors)
   int element;      // 0-based number of the offending element in the input
+  int32_t unused;   // binary: the reserved field, for kBadUnused
 };
 
 // Parses a NUL-terminated sparsevec literal. Writes at most `capacity`

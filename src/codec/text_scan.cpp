@@ -43,9 +43,8 @@ FloatToken ScanFloat(const char* p) {
   // from_chars takes no leading '+'; accept one as strtof would.
   const char* num = (*p == '+' && p[1] != '-' && p[1] != '+') ? p + 1 : p;
   const char* sign_skipped = (*num == '-') ? num + 1 : num;
-  if (StartsWithWordCaseless(sign_skipped, "nan") || StartsWithWordCaseless(sign_skipped, "inf")) {
-    return fail(TextError::kNotFinite, start);
-  }
+  if (StartsWithWordCaseless(sign_skipped, "nan")) return fail(TextError::kNaN, start);
+  if (StartsWithWordCaseless(sign_skipped, "inf")) return fail(TextError::kInfinite, start);
   const char* end = num;
   while (IsNumberChar(*end)) ++end;
   if (end == num) return fail(TextError::kMalformed, start);
@@ -60,7 +59,7 @@ FloatToken ScanFloat(const char* p) {
     return fail(TextError::kMalformed, start);
   }
   if (ptr != end) return fail(TextError::kMalformed, ptr);
-  if (!std::isfinite(value)) return fail(TextError::kNotFinite, start);
+  if (!std::isfinite(value)) return fail(std::isnan(value) ? TextError::kNaN : TextError::kInfinite, start);
   return FloatToken{TextError::kOk, start, end, value};
 }
 

@@ -21,14 +21,14 @@ inline const char* SkipSpace(const char* p) {
 
 // One float token starting at p (no leading whitespace).
 struct FloatToken {
-  TextError error;    // kOk, kMalformed, kOutOfRange or kNotFinite
+  TextError error;    // kOk, kMalformed, kOutOfRange, kNaN or kInfinite
   const char* where;  // the offending character when error != kOk
   const char* end;    // first character after the token when kOk
   float value;        // when kOk
 };
 
 // Reads the longest run of number characters at p as a float. Errors:
-// kNotFinite for "nan"/"inf..." (any case, optional sign), kOutOfRange for a
+// kNaN for "nan", kInfinite for "inf..." (any case, optional sign), kOutOfRange for a
 // magnitude above FLT_MAX, kMalformed for anything else that is not a number.
 FloatToken ScanFloat(const char* p);
 

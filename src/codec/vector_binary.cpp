@@ -26,20 +26,20 @@ void WriteBigEndian32(uint32_t v, uint8_t* p) {
 }  // namespace
 
 BinaryParseResult ParseVectorBinary(const uint8_t* data, size_t len, float* out, int capacity) {
-  if (len < 4) return {BinaryError::kTruncated, 0, 0};
+  if (len < 4) return {BinaryError::kTruncated, 0, 0, 0};
   int dims = static_cast<int16_t>(ReadBigEndian16(data));
   int unused = static_cast<int16_t>(ReadBigEndian16(data + 2));
-  if (dims < 1 || dims > capacity) return {BinaryError::kBadDims, dims, 0};
-  if (unused != 0) return {BinaryError::kBadUnused, dims, 0};
-  if (len != BinaryVectorBytes(dims)) return {BinaryError::kLengthMismatch, dims, 0};
+  if (dims < 1 || dims > capacity) return {BinaryError::kBadDims, dims, 0, 0};
+  if (unused != 0) return {BinaryError::kBadUnused, dims, 0, unused};
+  if (len != BinaryVectorBytes(dims)) return {BinaryError::kLengthMismatch, dims, 0, 0};
   for (int i = 0; i < dims; ++i) {
     uint32_t bits = ReadBigEndian32(data + 4 + 4 * static_cast<size_t>(i));
     float v;
     std::memcpy(&v, &bits, sizeof v);
-    if (!std::isfinite(v)) return {BinaryError::kNotFinite, dims, i};
+    if (!std::isfinite(v)) return {std::isnan(v) ? BinaryError::kNaN : BinaryError::kInfinite, dims, i, 0};
     out[i] = v;
   }
-  return {BinaryError::kOk, dims, 0};
+  return {BinaryError::kOk, dims, 0, 0};
 }
 
 void WriteVectorBinary(const float* values, int dims, uint8_t* out) {

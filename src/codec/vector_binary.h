@@ -16,13 +16,15 @@ enum class BinaryError {
   kBadDims,        // dims < 1 or > capacity
   kBadUnused,      // the reserved int16 is not 0
   kLengthMismatch, // message length disagrees with dims
-  kNotFinite,      // a NaN or infinity at index `index`
+  kNaN,            // a NaN at index `index`
+  kInfinite,       // an infinity at index `index`
 };
 
 struct BinaryParseResult {
   BinaryError error;
   int dims;    // the dims field (also set for kBadDims / kLengthMismatch)
-  int index;   // offending value for kNotFinite
+  int index;   // offending value for kNaN / kInfinite
+  int unused;  // the reserved field, for kBadUnused
 };
 
 constexpr size_t BinaryVectorBytes(int dims) { return 4 + 4 * static_cast<size_t>(dims); }

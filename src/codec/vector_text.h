@@ -14,7 +14,8 @@ enum class TextError {
   kEmpty,        // "[]": a vector needs at least one dimension
   kTooManyDims,  // more than the caller's capacity (kMaxDims for SQL input)
   kOutOfRange,   // a value overflows float4; `position` is where it starts
-  kNotFinite,    // NaN or infinity; `position` is where it starts
+  kNaN,          // NaN; `position` is where it starts
+  kInfinite,     // infinity; `position` is where it starts
 };
 
 struct TextParseResult {

@@ -106,7 +106,7 @@ VECANN_FUNCTION(halfvec_recv) {
   size_t len = static_cast<size_t>(buf->len - buf->cursor);
   uint16* values = static_cast<uint16*>(palloc(sizeof(uint16) * kMaxDims));
   vecann::codec::BinaryParseResult r = vecann::codec::ParseHalfvecBinary(data, len, values, kMaxDims);
-  vecann::type::ReportBinaryError(r, data, len, sizeof(uint16), "halfvec", kMaxDims);
+  vecann::type::ReportBinaryError(r, len, sizeof(uint16), "halfvec", kMaxDims);
   buf->cursor = buf->len;
   PG_RETURN_HALFVEC_P(ParsedHalfVector(values, r.dims, typmod));
 }

@@ -2,9 +2,6 @@
 // binary send/recv (pgvector's wire format), typmod parsing, the
 // typmod-enforcing cast sparsevec(n), and the helpers declared in
 // sparsevec.h.
-#include <cmath>
-#include <cstdlib>
-
 #include "codec/sparsevec.h"
 #include "pg/guard.h"
 #include "type/sparsevec.h"
@@ -119,8 +116,9 @@ VECANN_FUNCTION(sparsevec_in) {
                       errmsg("\"%s\" is out of range for type sparsevec", vecann::type::NumberAt(text, r.position)),
                       errdetail("At position %zu of \"%s\".", pos, text)));
       break;
-    case SparseError::kNotFinite:
-      vecann::type::ReportNotFinite(std::isnan(strtod(vecann::type::NumberAt(text, r.position), nullptr)), "sparsevec",
+    case SparseError::kNaN:
+    case SparseError::kInfinite:
+      vecann::type::ReportNotFinite(r.error == SparseError::kNaN, "sparsevec",
                                     psprintf("At position %zu of \"%s\".", pos, text));
       break;
     default:  // kMalformed (the binary-only errors cannot come from text)
@@ -185,8 +183,7 @@ VECANN_FUNCTION(sparsevec_recv) {
       break;
     case SparseError::kBadUnused:
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("expected unused to be 0, not %d",
-                             static_cast<int32>((static_cast<uint32>(data[8]) << 24) | (data[9] << 16) | (data[10] << 8) | data[11])),
+                      errmsg("expected unused to be 0, not %d", r.unused),
                       errdetail("The binary sparsevec's reserved field must be 0.")));
       break;
     case SparseError::kLengthMismatch:
@@ -209,15 +206,11 @@ VECANN_FUNCTION(sparsevec_recv) {
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("sparsevec indices must not contain duplicates"),
                       errdetail("Element %d of the binary value repeats the index before it.", element)));
       break;
-    case SparseError::kNotFinite: {
-      // The offending value: a big-endian float32 after the header and the indices.
-      const uint8_t* at = data + 12 + 4 * static_cast<size_t>(r.nnz) + 4 * static_cast<size_t>(r.element);
-      uint32 bits = (static_cast<uint32>(at[0]) << 24) | (at[1] << 16) | (at[2] << 8) | at[3];
-      float value;
-      memcpy(&value, &bits, sizeof(value));
-      vecann::type::ReportNotFinite(std::isnan(value), "sparsevec", psprintf("Element %d of the binary value.", element));
+    case SparseError::kNaN:
+    case SparseError::kInfinite:
+      vecann::type::ReportNotFinite(r.error == SparseError::kNaN, "sparsevec",
+                                    psprintf("Element %d of the binary value.", element));
       break;
-    }
     case SparseError::kZeroValue:
       ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
                       errmsg("binary sparsevec cannot store a zero value (element %d)", element)));

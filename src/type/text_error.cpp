@@ -2,12 +2,6 @@
 // (see text_error.h).
 #include "type/text_error.h"
 
-#include <cmath>
-#include <cstdlib>
-#include <cstring>
-
-#include "kernels/half_convert.h"
-
 namespace vecann::type {
 
 int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_dims) {
@@ -53,9 +47,9 @@ void ReportTextError(const codec::TextParseResult& r, const char* text, const ch
                       range_detail ? errdetail("At position %zu of \"%s\". %s", pos, text, range_detail)
                                    : errdetail("At position %zu of \"%s\".", pos, text)));
       break;
-    case codec::TextError::kNotFinite:
-      ReportNotFinite(std::isnan(strtod(NumberAt(text, r.position), nullptr)), type_name,
-                      psprintf("At position %zu of \"%s\".", pos, text));
+    case codec::TextError::kNaN:
+    case codec::TextError::kInfinite:
+      ReportNotFinite(r.error == codec::TextError::kNaN, type_name, psprintf("At position %zu of \"%s\".", pos, text));
       break;
   }
 }
@@ -66,8 +60,8 @@ void ReportNotFinite(bool nan, const char* type_name, const char* detail) {
                   errdetail("%s", detail)));
 }
 
-void ReportBinaryError(const codec::BinaryParseResult& r, const uint8_t* data, size_t len, size_t value_bytes,
-                       const char* type_name, int max_dims) {
+void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t value_bytes, const char* type_name,
+                       int max_dims) {
   switch (r.error) {
     case codec::BinaryError::kOk:
       return;
@@ -85,7 +79,7 @@ void ReportBinaryError(const codec::BinaryParseResult& r, const uint8_t* data, s
       break;
     case codec::BinaryError::kBadUnused:
       ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                      errmsg("expected unused to be 0, not %d", static_cast<int16>((data[2] << 8) | data[3])),
+                      errmsg("expected unused to be 0, not %d", r.unused),
                       errdetail("The binary %s's reserved field must be 0.", type_name)));
       break;
     case codec::BinaryError::kLengthMismatch:
@@ -93,19 +87,11 @@ void ReportBinaryError(const codec::BinaryParseResult& r, const uint8_t* data, s
                       errmsg("binary %s of %d dimensions must be %zu bytes, not %zu", type_name, r.dims,
                              4 + value_bytes * static_cast<size_t>(r.dims), len)));
       break;
-    case codec::BinaryError::kNotFinite: {
-      // The offending value, big-endian after the 4-byte header: a float32 or a half.
-      const uint8_t* v = data + 4 + value_bytes * static_cast<size_t>(r.index);
-      float value;
-      if (value_bytes == 4) {
-        uint32 bits = (static_cast<uint32>(v[0]) << 24) | (v[1] << 16) | (v[2] << 8) | v[3];
-        memcpy(&value, &bits, sizeof(value));
-      } else {
-        value = kernels::HalfToFloat(static_cast<uint16_t>((v[0] << 8) | v[1]));
-      }
-      ReportNotFinite(std::isnan(value), type_name, psprintf("Element %d of the binary value.", r.index + 1));
+    case codec::BinaryError::kNaN:
+    case codec::BinaryError::kInfinite:
+      ReportNotFinite(r.error == codec::BinaryError::kNaN, type_name,
+                      psprintf("Element %d of the binary value.", r.index + 1));
       break;
-    }
   }
 }
 

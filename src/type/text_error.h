@@ -43,11 +43,11 @@ int32 DimensionsTypmod(ArrayType* modifiers, const char* type_name, int32 max_di
 void ReportTextError(const codec::TextParseResult& r, const char* text, const char* type_name, int max_dims,
                      const char* range_detail);
 
-// Raises the error for a failed binary (recv) parse of the len bytes at data,
-// a dense type in pgvector's wire format (int16 dims, int16 0, dims values of
-// value_bytes: 4 for float32, 2 for half); returns only for kOk.
-void ReportBinaryError(const codec::BinaryParseResult& r, const uint8_t* data, size_t len, size_t value_bytes,
-                       const char* type_name, int max_dims);
+// Raises the error for a failed binary (recv) parse of a dense type in
+// pgvector's wire format (int16 dims, int16 0, dims values of value_bytes);
+// returns only for kOk.
+void ReportBinaryError(const codec::BinaryParseResult& r, size_t len, size_t value_bytes, const char* type_name,
+                       int max_dims);
 
 }  // namespace vecann::type
 

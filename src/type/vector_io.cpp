@@ -109,7 +109,7 @@ VECANN_FUNCTION(vector_recv) {
   size_t len = static_cast<size_t>(buf->len - buf->cursor);
   float* values = static_cast<float*>(palloc(sizeof(float) * kMaxDims));
   vecann::codec::BinaryParseResult r = vecann::codec::ParseVectorBinary(data, len, values, kMaxDims);
-  vecann::type::ReportBinaryError(r, data, len, sizeof(float), "vector", kMaxDims);
+  vecann::type::ReportBinaryError(r, len, sizeof(float), "vector", kMaxDims);
   buf->cursor = buf->len;
   PG_RETURN_VECTOR_P(ParsedVector(values, r.dims, typmod));
 }

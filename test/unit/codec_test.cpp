@@ -56,9 +56,9 @@ TEST(VectorText, ReportsPositionOfMalformedInput) {
 TEST(VectorText, RejectsEmptyNonFiniteAndOverflow) {
   EXPECT_EQ(ParseErr("[]").error, TextError::kEmpty);
   EXPECT_EQ(ParseErr("[ ]").error, TextError::kEmpty);
-  EXPECT_EQ(ParseErr("[1,NaN]").error, TextError::kNotFinite);
-  EXPECT_EQ(ParseErr("[-inf]").error, TextError::kNotFinite);
-  EXPECT_EQ(ParseErr("[Infinity]").error, TextError::kNotFinite);
+  EXPECT_EQ(ParseErr("[1,NaN]").error, TextError::kNaN);
+  EXPECT_EQ(ParseErr("[-inf]").error, TextError::kInfinite);
+  EXPECT_EQ(ParseErr("[Infinity]").error, TextError::kInfinite);
   auto r = ParseErr("[1,1e39]");
   EXPECT_EQ(r.error, TextError::kOutOfRange);
   EXPECT_EQ(r.position, 3u);
@@ -134,6 +134,7 @@ TEST(VectorBinary, RejectsBadMessages) {
   unused[3] = 1;
   EXPECT_EQ(ParseVectorBinary(unused.data(), unused.size(), out.data(), kMaxDims).error,
             BinaryError::kBadUnused);
+  EXPECT_EQ(ParseVectorBinary(unused.data(), unused.size(), out.data(), kMaxDims).unused, 1);
   auto zero = buf;
   zero[1] = 0;
   EXPECT_EQ(ParseVectorBinary(zero.data(), 4, out.data(), kMaxDims).error, BinaryError::kBadDims);
@@ -145,8 +146,14 @@ TEST(VectorBinary, RejectsBadMessages) {
   nan[8] = 0x7f;
   nan[9] = 0xc0;
   auto r = ParseVectorBinary(nan.data(), nan.size(), out.data(), kMaxDims);
-  EXPECT_EQ(r.error, BinaryError::kNotFinite);
+  EXPECT_EQ(r.error, BinaryError::kNaN);
   EXPECT_EQ(r.index, 1);
+  auto inf = buf;
+  inf[8] = 0xff;  // -infinity: 0xff800000
+  inf[9] = 0x80;
+  inf[10] = inf[11] = 0;
+  r = ParseVectorBinary(inf.data(), inf.size(), out.data(), kMaxDims);
+  EXPECT_EQ(r.error, BinaryError::kInfinite);
 }
 
 }  // namespace

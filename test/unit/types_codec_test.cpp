@@ -57,7 +57,8 @@ TEST(HalfvecText, Errors) {
   EXPECT_EQ(r.position, 3u);
   EXPECT_EQ(HalfParse("[65520]").error, TextError::kOutOfRange);
   EXPECT_EQ(HalfParse("[-1e39]").error, TextError::kOutOfRange);
-  EXPECT_EQ(HalfParse("[nan]").error, TextError::kNotFinite);
+  EXPECT_EQ(HalfParse("[nan]").error, TextError::kNaN);
+  EXPECT_EQ(HalfParse("[-Infinity]").error, TextError::kInfinite);
   EXPECT_EQ(HalfParse("[]").error, TextError::kEmpty);
   r = HalfParse("[1,,2]");
   EXPECT_EQ(r.error, TextError::kMalformed);
@@ -111,7 +112,12 @@ TEST(HalfvecBinary, RoundTripsAndRejectsBadMessages) {
   inf[6] = 0x7c;
   inf[7] = 0x00;
   r = ParseHalfvecBinary(inf.data(), inf.size(), out.data(), kMaxDims);
-  EXPECT_EQ(r.error, BinaryError::kNotFinite);
+  EXPECT_EQ(r.error, BinaryError::kInfinite);
+  EXPECT_EQ(r.index, 1);
+  auto nan = inf;
+  nan[7] = 0x01;  // exponent all ones, mantissa not zero
+  r = ParseHalfvecBinary(nan.data(), nan.size(), out.data(), kMaxDims);
+  EXPECT_EQ(r.error, BinaryError::kNaN);
   EXPECT_EQ(r.index, 1);
 }
 
@@ -196,8 +202,8 @@ TEST(SparsevecText, ErrorsAndPositions) {
       {"{1:1}/0", SparseError::kBadDims, 6},
       {"{1:1}/-5", SparseError::kBadDims, 6},
       {"{1:1}/1000000001", SparseError::kBadDims, 6},
-      {"{1:NaN}/3", SparseError::kNotFinite, 3},
-      {"{1:-inf}/3", SparseError::kNotFinite, 3},
+      {"{1:NaN}/3", SparseError::kNaN, 3},
+      {"{1:-inf}/3", SparseError::kInfinite, 3},
       {"{1:1e39}/3", SparseError::kOutOfRange, 3},
   };
   for (const Case& c : cases) {
@@ -295,6 +301,7 @@ TEST(SparsevecBinary, WireFormatAndErrors) {
   EXPECT_EQ(SparseBinary(SparseMessage({3, 0xffffffffu, 0})).error, SparseError::kBadNonZeroCount);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 3, 0}), 2).error, SparseError::kTooManyNonZero);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 0, 7})).error, SparseError::kBadUnused);
+  EXPECT_EQ(SparseBinary(SparseMessage({3, 0, 7})).unused, 7);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 0})).error, SparseError::kLengthMismatch);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 0, one, 0})).error, SparseError::kLengthMismatch);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 3, one})).error, SparseError::kIndexOutOfRange);
@@ -305,8 +312,8 @@ TEST(SparsevecBinary, WireFormatAndErrors) {
   EXPECT_EQ(SparseBinary(SparseMessage({3, 2, 0, 2, 1, one, one})).error, SparseError::kUnsorted);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 1, 0})).error, SparseError::kZeroValue);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 1, 0x80000000u})).error, SparseError::kZeroValue);
-  EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 1, 0x7fc00000u})).error, SparseError::kNotFinite);
-  EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 1, 0xff800000u})).error, SparseError::kNotFinite);
+  EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 1, 0x7fc00000u})).error, SparseError::kNaN);
+  EXPECT_EQ(SparseBinary(SparseMessage({3, 1, 0, 1, 0xff800000u})).error, SparseError::kInfinite);
   EXPECT_EQ(SparseBinary(SparseMessage({3, 0, 0})).error, SparseError::kOk);
 }
 
