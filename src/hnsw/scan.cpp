@@ -11,10 +11,9 @@
 //
 // Each batch is ordered by a key and returned in that order; a row whose key
 // is below one already returned (a later batch can find a closer node) is
-// skipped, as an approximate search may miss any row, never
-// returned out of order; under hnsw.iterative_scan = relaxed_order
-// (pgvector's meaning) it is returned, out of order, instead.
-// The key depends on how the index stores vectors:
+// skipped, as an approximate search may miss any row, never returned out of
+// order (under hnsw.iterative_scan = relaxed_order, pgvector's meaning, it is
+// returned, out of order). The key depends on how the index stores vectors:
 //   f32        the exact distance (the code is the vector); where the float32
 //              sum overflowed, a lower bound the executor rechecks (RowKey).
 //   f16, bf16, a lower bound of the true distance, from the distance to the
@@ -36,9 +35,9 @@
 //              held back and merged with the next batch before it is
 //              returned, as code distances order candidates only roughly
 //              (half a batch more after each batch, for scans that go on).
-// Either way (apart from relaxed_order) the rows a query returns come out ordered by the true distance
-// of the full-precision value, and the distances it selects are computed by
-// the executor from the table, so they are exact.
+// Either way (relaxed_order apart) the rows a query returns come out ordered
+// by the true distance of the full-precision value, and the distances it
+// selects are computed by the executor from the table, so they are exact.
 // Rows whose vector is NULL (and zero vectors under cosine) are not in the
 // index, so an index scan never returns them.
 #include <algorithm>
@@ -79,7 +78,6 @@ struct BatchRow {
   bool recheck;  // the key is only a lower bound (always so for kLowerBound)
 };
 
-
 // Reads rows' full-precision keys from the table for Ordering::kRerank.
 struct RowFetcher {
   IndexFetchTableData* fetch;
@@ -111,7 +109,7 @@ struct ScanState {
   // rows closer than these; keeping a reserve lets them merge in, in order.
   int hold_back;
   int rows_capacity;  // entries allocated in batch_rows
-  bool relaxed_order;    // hnsw.iterative_scan = relaxed_order: late rows are returned, not dropped
+  bool relaxed_order;  // hnsw.iterative_scan = relaxed_order: late rows are returned, not dropped
   double last_key;
   TidSet last_key_nodes;  // the nodes returned with key last_key
   int ef;  // candidates per batch
@@ -251,7 +249,6 @@ bool RowKey(IndexScanDesc scan, ScanState* st, float distance, float error, floa
   }
   return false;
 }
-
 
 // Adds the `found` candidates of a new batch (st->batch) to the rows not yet
 // returned, keeping them ordered by key; rows whose key is below one already
