@@ -1,9 +1,12 @@
 // Shared helpers for the Node.js client tests of vecann (run by test/clients/run.sh):
 // where the scratch server is (libpq environment: PGHOST, PGPORT, PGUSER), a fresh
 // database per test file, reproducible float32 vectors, exact nearest neighbours to
-// check index answers against, and pgvector's binary wire format.
+// check index answers against, pgvector's binary wire format, and a Knex pool whose
+// connections parse vector and vector[] (Knex and Objection).
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import pgvector from 'pgvector';
+import pgvectorPg from 'pgvector/pg';
 
 export const DIMS = 16;
 export const ROWS = 3000;
@@ -168,4 +171,23 @@ export async function vectorOids(client) {
 
 export function bigVector(seed = 99) {
   return makeVectors(1, 2000, seed)[0];
+}
+
+// Knex pool settings (one connection) that register pgvector's parsers for vector,
+// halfvec and sparsevec and a vector[] parser on each new connection, once the
+// extension exists in the database (before that, connections get none).
+const parseTextArray = pg.types.getTypeParser(1009, 'text');
+export function vectorKnexPool() {
+  return {
+    min: 1,
+    max: 1,
+    afterCreate: (conn, done) => {
+      conn.query("SELECT to_regtype('vector[]')::oid AS array_oid", (err, result) => {
+        if (err || result.rows[0].array_oid === null) return done(err, conn);
+        conn.setTypeParser(Number(result.rows[0].array_oid), 'text',
+          (text) => parseTextArray(text).map((v) => pgvector.fromSql(v)));
+        pgvectorPg.registerTypes(conn).then(() => done(null, conn), (e) => done(e, conn));
+      });
+    },
+  };
 }

@@ -7,14 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Knex from 'knex';
-import pg from 'pg';
 import pgvector from 'pgvector/knex';
-import pgvectorPg from 'pgvector/pg';
 import {
   DIMS, INDEX_SETTINGS, assertExactKnn, assertUsesIndex, assertVectorEqual, bigVector, makeVectors, recreateDatabase,
+  vectorKnexPool,
 } from './helpers.mjs';
-
-const parseTextArray = pg.types.getTypeParser(1009, 'text');
 
 describe('knex + pgvector/knex', () => {
   let knex;
@@ -22,22 +19,7 @@ describe('knex + pgvector/knex', () => {
 
   before(async () => {
     const config = await recreateDatabase('vecann_node_knex', { extension: false });
-    knex = Knex({
-      client: 'pg',
-      connection: config,
-      pool: {
-        min: 1,
-        max: 1,
-        afterCreate: (conn, done) => {
-          conn.query("SELECT to_regtype('vector[]')::oid AS array_oid", (err, result) => {
-            if (err || result.rows[0].array_oid === null) return done(err, conn);
-            conn.setTypeParser(Number(result.rows[0].array_oid), 'text',
-              (text) => parseTextArray(text).map((v) => pgvector.fromSql(v)));
-            pgvectorPg.registerTypes(conn).then(() => done(null, conn), (e) => done(e, conn));
-          });
-        },
-      },
-    });
+    knex = Knex({ client: 'pg', connection: config, pool: vectorKnexPool() });
     await knex.schema.createExtensionIfNotExists('vecann');
     await knex.destroy();  // new connections find the type
     knex.initialize();

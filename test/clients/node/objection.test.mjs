@@ -11,9 +11,8 @@ import Knex from 'knex';
 import { Model } from 'objection';
 import 'pgvector/knex';
 import { cosineDistance, l2Distance, maxInnerProduct, toSql } from 'pgvector/objection';
-import pgvectorPg from 'pgvector/pg';
 import {
-  DIMS, assertExactKnn, assertUsesIndex, assertVectorEqual, bigVector, makeVectors, recreateDatabase,
+  DIMS, assertExactKnn, assertUsesIndex, assertVectorEqual, bigVector, makeVectors, recreateDatabase, vectorKnexPool,
 } from './helpers.mjs';
 
 class Item extends Model {
@@ -26,15 +25,7 @@ describe('objection + pgvector/objection', () => {
 
   before(async () => {
     const config = await recreateDatabase('vecann_node_objection');
-    knex = Knex({
-      client: 'pg',
-      connection: config,
-      pool: {
-        min: 1,
-        max: 1,
-        afterCreate: (conn, done) => { pgvectorPg.registerTypes(conn).then(() => done(null, conn), (e) => done(e, conn)); },
-      },
-    });
+    knex = Knex({ client: 'pg', connection: config, pool: vectorKnexPool() });
     Model.knex(knex);
     await knex.schema.createTable('items', (table) => {
       table.integer('id').primary();
