@@ -37,10 +37,12 @@ OBJS = \
 	src/kernels/quantize.o \
 	src/core/hnsw_build.o \
 	src/core/hnsw_graph.o \
+	src/am/keys.o \
+	src/am/corrupted.o \
+	src/am/validate.o \
 	src/hnsw/handler.o \
 	src/hnsw/settings.o \
 	src/hnsw/facts.o \
-	src/hnsw/keys.o \
 	src/hnsw/tid_set.o \
 	src/hnsw/pages.o \
 	src/hnsw/neighbors.o \
@@ -51,7 +53,6 @@ OBJS = \
 	src/hnsw/scan.o \
 	src/hnsw/vacuum.o \
 	src/hnsw/cost.o \
-	src/hnsw/validate.o \
 	src/hnsw/check.o
 
 # The current version's script is generated from sql/vecann.sql; released

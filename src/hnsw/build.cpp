@@ -300,13 +300,7 @@ void LeaveMemory(BuildState* st) {
 
 // The prepared form of a row's key; false when it is not indexed.
 bool PrepareBuildKey(BuildState* st, Datum key, float* out) {
-  int key_dims;
-  KeyStatus status = PrepareKey(st->facts, key, out, &key_dims);
-  if (status == KeyStatus::kWrongDims) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("expected %d dimensions, not %d", st->facts.key_dims, key_dims)));
-  }
-  return status == KeyStatus::kOk;
+  return PrepareRowKey(st->facts, key, out);
 }
 
 void BuildCallback(Relation index, ItemPointer tid, Datum* values, bool* isnull, bool alive, void* arg) {

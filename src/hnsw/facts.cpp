@@ -134,20 +134,21 @@ void ReadFacts(Relation index, IndexFacts* facts) {
   SetKernels(facts);
 }
 
-double OperatorDistance(Metric metric, float internal) {
-  switch (metric) {
-    case Metric::kL2:
-      return std::sqrt(static_cast<double>(internal));
-    case Metric::kInnerProduct:
-    case Metric::kL1:
-    case Metric::kHamming:
-    case Metric::kJaccard:
-    case Metric::kUnknown:
-      return static_cast<double>(internal);
-    case Metric::kCosine:
-      return 1.0 + static_cast<double>(internal);
+int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m) {
+  int words = MaxCodeWordsForM(m);
+  if (type == KeyType::kBit && storage != kernels::CodeFormat::kF32) return 0;
+  // Codes grow with the dimensions, and never by less than a word per 32
+  // dimensions: the answer lies below words * 32.
+  int lo = 0, hi = words * 32;
+  while (lo < hi) {
+    int mid = lo + (hi - lo + 1) / 2;
+    if (CodeWords(type, storage, mid) <= words) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
   }
-  return static_cast<double>(internal);
+  return lo;
 }
 
 }  // namespace vecann::hnsw

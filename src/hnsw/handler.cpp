@@ -1,5 +1,6 @@
 // The HNSW access method's handler (the IndexAmRoutine Postgres calls through)
 // and its index options, m, ef_construction and quantization.
+#include "am/validate.h"
 #include "hnsw/hnsw.h"
 #include "pg/guard.h"
 
@@ -78,6 +79,8 @@ namespace {
 // caught where it is made (see pg/guard.h); they are plain C callbacks.
 bytea* AmOptions(Datum reloptions, bool validate) { return ParseOptions(reloptions, validate); }
 
+bool AmValidate(Oid opclass_oid) { return am::ValidateOpclass(opclass_oid, "hnsw"); }
+
 char* AmBuildPhaseName(int64 phase) {
   switch (phase) {
     case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
@@ -131,7 +134,7 @@ VECANN_FUNCTION(hnsw_handler) {
   am->amoptions = AmOptions;
   am->amproperty = nullptr;
   am->ambuildphasename = AmBuildPhaseName;
-  am->amvalidate = Validate;
+  am->amvalidate = AmValidate;
   am->amadjustmembers = nullptr;
   am->ambeginscan = BeginScan;
   am->amrescan = Rescan;

@@ -49,32 +49,14 @@ void GetBuildParams(Relation index, int* m, int* ef_construction);
 kernels::CodeFormat GetQuantization(Relation index);
 
 // ---- index-wide facts ---------------------------------------------------------
-struct IndexFacts {
-  int code_words;  // 4-byte words of a stored code (the node tuple's vector)
-  KeyType key_type;
-  int key_dims;  // dimensions of the key (bits for bit)
-  int query_words;  // 4-byte words of a prepared key (PrepareKey): key_dims
-                    // float32 values for vector/halfvec/sparsevec, packed bits for bit
-  kernels::CodeFormat storage;  // how vectors are stored (float32 or reduced)
-  Metric metric;
+// The key facts (am/keys.h), then the graph's.
+struct IndexFacts : am::KeyFacts {
   int m;
   int ef_construction;
   int max_level;          // highest level a node may have (page-size bound)
   ItemPointerData entry;  // entry point, invalid when empty
   int entry_level;
-  // Internal distance, smaller is closer: distance(prepared key, stored code,
-  // query_words). For float32 storage a code is a prepared key itself.
-  kernels::DistanceFn distance;
-  kernels::DecodeFn decode;  // code -> prepared key form; nullptr for float32
 };
-
-// A stored code as a prepared key (a query): the code itself for float32
-// storage, else its reconstruction decoded into buf (query_words floats).
-inline const float* CodeAsQuery(const IndexFacts& f, const float* code, float* buf) {
-  if (f.decode == nullptr) return code;
-  f.decode(code, buf, static_cast<size_t>(f.query_words));
-  return buf;
-}
 
 // Distance between two stored codes named by ids (the first taken as the
 // query), for the neighbour heuristic; code_of(id) gives an id's code. The
@@ -107,42 +89,22 @@ struct CodePairDistance {
 // ERRCODE_INDEX_CORRUPTED on anything an index of this vecann cannot have.
 void ReadFacts(Relation index, IndexFacts* facts);
 
-// ---- keys (keys.cpp): the indexable types and how they are stored ----------------
-// What an index's key column is, from its operator class: the key type (by
-// the type's input function), the metric (by the distance support
-// function's address, and support function 2 for cosine) and the column's
-// typmod (a domain's when the column has none). Errors for a column whose
-// type is not exactly the operator class's (bit varying under bit_*_ops) and
-// for support functions that are not vecann's. Cached in rd_amcache.
-struct IndexColumn {
-  KeyType key_type;
-  Metric metric;
-  int typmod;
-};
-const IndexColumn& ColumnOfIndex(Relation index);
-const char* KeyTypeName(KeyType type);
-int WordsFor(KeyType type, int key_dims);
-// The internal distance between a prepared key and a code of `storage`.
-kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage);
-// 4-byte words of a stored code, and the largest key_dims whose level-0 node
-// fits a page at this m (0 when the storage does not apply to the key type).
-int CodeWords(KeyType type, kernels::CodeFormat storage, int key_dims);
+// ---- keys (am/keys.h) -----------------------------------------------------------
+using am::CodeAsQuery;
+using am::CodeWords;
+using am::ColumnOfIndex;
+using am::EncodeKey;
+using am::IndexColumn;
+using am::KeyStatus;
+using am::KeyTypeName;
+using am::OperatorDistance;
+using am::PrepareKey;
+using am::PrepareQuery;
+using am::PrepareRowKey;
+using am::SetKernels;
+// The largest key_dims whose level-0 node fits a page at this m (0 when the
+// storage does not apply to the key type).
 int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m);
-// The stored code of a prepared key (facts.code_words words).
-void EncodeKey(const IndexFacts& facts, const float* prepared, float* code);
-// Fills query_words, distance and decode from key_type, key_dims, storage
-// and metric.
-void SetKernels(IndexFacts* facts);
-
-enum class KeyStatus { kOk, kNotIndexable, kWrongDims };
-// Writes the prepared form of `key` to out (facts.query_words words; the
-// index stores EncodeKey of it and compares queries in this form):
-// kNotIndexable for a zero vector under cosine, kWrongDims (with *key_dims
-// set) when the key has other dimensions than the index.
-KeyStatus PrepareKey(const IndexFacts& facts, Datum key, float* out, int* key_dims);
-
-// The value the SQL operator would return for an internal distance.
-double OperatorDistance(Metric metric, float internal);
 
 // ---- access method entry points -----------------------------------------------
 IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info);
@@ -158,7 +120,6 @@ IndexBulkDeleteResult* BulkDelete(IndexVacuumInfo* info, IndexBulkDeleteResult* 
 IndexBulkDeleteResult* VacuumCleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats);
 void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* startup_cost,
                   Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages);
-bool Validate(Oid opclass_oid);
 
 // ---- shared by build (slow path) and aminsert ----------------------------------
 // Inserts one prepared key (PrepareKey) as a new node (WAL-logged).

@@ -200,13 +200,7 @@ bool Insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   IndexFacts facts;
   ReadFacts(index, &facts);
   auto* prepared = static_cast<float*>(palloc(WordBytes(facts.query_words)));
-  int key_dims;
-  KeyStatus status = PrepareKey(facts, values[0], prepared, &key_dims);
-  if (status == KeyStatus::kWrongDims) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("expected %d dimensions, not %d", facts.key_dims, key_dims)));
-  }
-  if (status == KeyStatus::kOk) InsertNode(index, facts, prepared, heap_tid);
+  if (PrepareRowKey(facts, values[0], prepared)) InsertNode(index, facts, prepared, heap_tid);
   MemoryContextSwitchTo(old);
   MemoryContextDelete(cxt);
   return false;

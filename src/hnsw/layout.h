@@ -41,9 +41,14 @@ extern "C" {
 #include "storage/itemptr.h"
 }
 
+#include "am/keys.h"
 #include "core/hnsw_types.h"
 
 namespace vecann::hnsw {
+
+using am::KeyType;
+using am::Metric;
+using am::WordBytes;
 
 constexpr uint32 kMagic = 0x56414E4E;  // "VANN"
 // Format 2 added the metapage checksum; format 1 indexes (no checksum) are
@@ -64,21 +69,6 @@ struct PageOpaque {
   uint16 page_type;
   uint16 unused;
 };
-
-// How the index compares vectors (fixed at build from the opclass).
-enum class Metric : uint8 {
-  kL2 = 1,            // squared L2 inside; <-> reports its square root
-  kInnerProduct = 2,  // negative inner product (<#>)
-  kCosine = 3,        // vectors normalized on the way in; 1 - dot
-  kL1 = 4,            // taxicab distance (<+>)
-  kHamming = 5,       // bits that differ (<~>)
-  kJaccard = 6,       // 1 - |a AND b| / |a OR b| (<%>)
-  kUnknown = 0xFF,    // not a distance an HNSW index supports
-};
-
-// The SQL type of the indexed column or expression (see keys.cpp for how
-// each is stored). 0 is vector, so metapages from before this field read right.
-enum class KeyType : uint8 { kVector = 0, kHalfvec = 1, kSparsevec = 2, kBit = 3 };
 
 struct HnswMetaData {
   uint32 magic;
@@ -114,9 +104,6 @@ struct NodeHeader {
   // the code (code_words words), then neighbour slots (see the file comment)
 };
 static_assert(sizeof(NodeHeader) == 8, "node header must be 8 bytes");
-
-// Bytes of `words` 4-byte words (a code, or a prepared key).
-inline size_t WordBytes(int words) { return sizeof(float) * static_cast<size_t>(words); }
 
 // Neighbour slots of a node of `level`: 2m + level*m.
 inline int NodeSlots(int m, int level) { return 2 * m + level * m; }

@@ -44,18 +44,6 @@ void UseIndex(Relation index) {
 
 }  // namespace
 
-void ReportCorrupted(Relation index, const char* what, const char* detail_fmt, ...) {
-  char detail[256];
-  va_list args;
-  va_start(args, detail_fmt);
-  vsnprintf(detail, sizeof detail, detail_fmt, args);
-  va_end(args);
-  ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                  errmsg("index \"%s\" contains corrupted %s", RelationGetRelationName(index), what),
-                  errdetail_internal("%s", detail), errhint("REINDEX the index.")));
-  pg_unreachable();
-}
-
 PageKind NodePageKind(Page page) {
   if (PageIsNew(page)) return PageKind::kEmpty;
   auto* header = reinterpret_cast<PageHeader>(page);

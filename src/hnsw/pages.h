@@ -15,6 +15,7 @@
 #ifndef VECANN_HNSW_PAGES_H_
 #define VECANN_HNSW_PAGES_H_
 
+#include "am/corrupted.h"
 #include "hnsw/hnsw.h"
 
 extern "C" {
@@ -23,10 +24,7 @@ extern "C" {
 
 namespace vecann::hnsw {
 
-// Raises ERRCODE_INDEX_CORRUPTED: `index "name" contains corrupted <what>`
-// with the formatted detail.
-[[noreturn]] void ReportCorrupted(Relation index, const char* what, const char* detail_fmt, ...)
-    pg_attribute_printf(3, 4);
+using am::ReportCorrupted;
 
 enum class PageKind { kNodes, kEmpty, kCorrupt };
 

@@ -318,14 +318,7 @@ void StartSearch(IndexScanDesc scan, ScanState* st) {
     return;
   }
   st->query = static_cast<float*>(palloc(WordBytes(st->facts.query_words)));
-  int query_dims;
-  KeyStatus status = PrepareKey(st->facts, scan->orderByData[0].sk_argument, st->query, &query_dims);
-  if (status == KeyStatus::kWrongDims) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("different %s dimensions %d and %d", KeyTypeName(st->facts.key_type), st->facts.key_dims,
-                           query_dims)));
-  }
-  if (status == KeyStatus::kNotIndexable) {
+  if (!PrepareQuery(st->facts, scan->orderByData[0].sk_argument, st->query)) {
     // A zero query vector has no cosine distance to anything (NaN): all rows tie.
     st->query_is_null = true;
     st->seq_block = kMetaBlock + 1;

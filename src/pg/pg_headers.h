@@ -1,6 +1,6 @@
 // Includes the Postgres headers every glue file needs, with C linkage, and
 // undoes the few macros of theirs that collide with C++ standard headers.
-// Only glue code (src/pg, src/type, src/hnsw) includes this file.
+// Only glue code (src/pg, src/type, src/am, src/hnsw, src/ivfflat) includes this file.
 #ifndef VECANN_PG_PG_HEADERS_H_
 #define VECANN_PG_PG_HEADERS_H_
 

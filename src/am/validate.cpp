@@ -1,8 +1,8 @@
-// amvalidate: checks that an operator class of the hnsw access method has
+// amvalidate: checks that an operator class of vecann's access methods has
 // what the index needs (an ORDER BY operator returning float8 at strategy 1,
 // the distance function 1 and the optional norm function 2 with the right
 // signatures), reporting every problem found, as Postgres' own AMs do.
-#include "hnsw/hnsw.h"
+#include "am/validate.h"
 
 extern "C" {
 #include "access/amvalidate.h"
@@ -17,9 +17,9 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
-namespace vecann::hnsw {
+namespace vecann::am {
 
-bool Validate(Oid opclass_oid) {
+bool ValidateOpclass(Oid opclass_oid, const char* am) {
   bool ok = true;
   HeapTuple classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass_oid));
   if (!HeapTupleIsValid(classtup)) elog(ERROR, "cache lookup failed for operator class %u", opclass_oid);
@@ -45,22 +45,22 @@ bool Validate(Oid opclass_oid) {
         break;
       default:
         ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                       errmsg("hnsw operator class \"%s\" has invalid support function number %d", name,
+                       errmsg("%s operator class \"%s\" has invalid support function number %d", am, name,
                               proc->amprocnum)));
         ok = false;
         continue;
     }
     if (!sig_ok) {
       ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                     errmsg("hnsw operator class \"%s\" has support function %s with the wrong signature for number %d",
-                            name, format_procedure(proc->amproc), proc->amprocnum)));
+                     errmsg("%s operator class \"%s\" has support function %s with the wrong signature for number %d",
+                            am, name, format_procedure(proc->amproc), proc->amprocnum)));
       ok = false;
     }
   }
   ReleaseSysCacheList(procs);
   if (!has_distance) {
     ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                   errmsg("hnsw operator class \"%s\" lacks distance support function 1", name)));
+                   errmsg("%s operator class \"%s\" lacks distance support function 1", am, name)));
     ok = false;
   }
 
@@ -72,9 +72,9 @@ bool Validate(Oid opclass_oid) {
     if (op->amopstrategy != 1 || op->amoppurpose != AMOP_ORDER || op->amopsortfamily == InvalidOid ||
         !check_amop_signature(op->amopopr, FLOAT8OID, op->amoplefttype, op->amoprighttype)) {
       ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                     errmsg("hnsw operator class \"%s\" has operator %s, but only an ORDER BY operator returning "
+                     errmsg("%s operator class \"%s\" has operator %s, but only an ORDER BY operator returning "
                             "float8 at strategy 1 is supported",
-                            name, format_operator(op->amopopr))));
+                            am, name, format_operator(op->amopopr))));
       ok = false;
       continue;
     }
@@ -83,10 +83,10 @@ bool Validate(Oid opclass_oid) {
   ReleaseSysCacheList(ops);
   if (!has_order) {
     ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                   errmsg("hnsw operator class \"%s\" lacks an ORDER BY operator at strategy 1", name)));
+                   errmsg("%s operator class \"%s\" lacks an ORDER BY operator at strategy 1", am, name)));
     ok = false;
   }
   return ok;
 }
 
-}  // namespace vecann::hnsw
+}  // namespace vecann::am

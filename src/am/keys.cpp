@@ -1,5 +1,5 @@
-// Index keys: which SQL types an HNSW index accepts and how a key becomes
-// the words the index stores and compares.
+// Index keys: which SQL types vecann's indexes accept and how a key becomes
+// the words an index stores and compares.
 //
 // Every key is stored as an array of 4-byte words, so that the search, the
 // in-memory build and the page layout handle all types alike:
@@ -15,20 +15,22 @@
 // and takes the number of prepared words.
 #include <cmath>
 
-#include "hnsw/hnsw.h"
+#include "am/keys.h"
 #include "kernels/bits.h"
 #include "kernels/half.h"
 #include "type/halfvec.h"
 #include "type/sparsevec.h"
+#include "type/vector.h"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/varbit.h"
 }
 
-namespace vecann::hnsw {
+namespace vecann::am {
 namespace {
 
 float HammingWords(const float* a, const float* b, size_t words) {
@@ -54,7 +56,7 @@ bool Normalize(float* x, int n) {
 
 }  // namespace
 
-}  // namespace vecann::hnsw
+}  // namespace vecann::am
 
 // The functions that identify vecann's types (their input functions) and
 // metrics (the distance support functions), compared by address: a type or a
@@ -77,7 +79,7 @@ Datum hamming_distance(PG_FUNCTION_ARGS);
 Datum jaccard_distance(PG_FUNCTION_ARGS);
 }
 
-namespace vecann::hnsw {
+namespace vecann::am {
 namespace {
 
 struct KnownDistance {
@@ -130,9 +132,10 @@ IndexColumn FindColumn(Relation index) {
   IndexColumn c;
   Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(index), 0);
   Oid opclass_type = index->rd_opcintype[0];
+  const char* am = get_am_name(index->rd_rel->relam);
   if (!KeyTypeOfType(opclass_type, &c.key_type)) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("hnsw indexes support vector, halfvec, sparsevec and bit keys, not %s",
+                    errmsg("%s indexes support vector, halfvec, sparsevec and bit keys, not %s", am,
                            format_type_be(opclass_type))));
   }
   // The column must have the operator class's type itself (or a domain over
@@ -143,7 +146,7 @@ IndexColumn FindColumn(Relation index) {
   if (attr->atttypmod >= 0) c.typmod = attr->atttypmod;
   if (column_type != opclass_type) {
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                    errmsg("hnsw operator class for %s cannot index a column of type %s",
+                    errmsg("%s operator class for %s cannot index a column of type %s", am,
                            format_type_be(opclass_type), format_type_be(attr->atttypid)),
                     errhint("Index an expression cast to %s, such as ((col::%s(n))).",
                             format_type_be(opclass_type), format_type_be(opclass_type))));
@@ -160,9 +163,9 @@ IndexColumn FindColumn(Relation index) {
   }
   if (c.metric == Metric::kUnknown) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("hnsw does not support distance function %s for %s keys",
+                    errmsg("%s does not support distance function %s for %s keys", am,
                            format_procedure(index_getprocid(index, 1, 1)), KeyTypeName(c.key_type)),
-                    errhint("Use one of vecann's hnsw operator classes, such as vector_l2_ops.")));
+                    errhint("Use one of vecann's %s operator classes, such as vector_l2_ops.", am)));
   }
   return c;
 }
@@ -195,7 +198,7 @@ const char* KeyTypeName(KeyType type) {
   return "vector";
 }
 
-KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) {
+KeyStatus PrepareKey(const KeyFacts& f, Datum key, float* out, int* key_dims) {
   int words = f.query_words;
   switch (f.key_type) {
     case KeyType::kVector: {
@@ -234,6 +237,25 @@ KeyStatus PrepareKey(const IndexFacts& f, Datum key, float* out, int* key_dims) 
   return KeyStatus::kOk;
 }
 
+bool PrepareRowKey(const KeyFacts& f, Datum key, float* out) {
+  int key_dims;
+  KeyStatus status = PrepareKey(f, key, out, &key_dims);
+  if (status == KeyStatus::kWrongDims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", f.key_dims, key_dims)));
+  }
+  return status == KeyStatus::kOk;
+}
+
+bool PrepareQuery(const KeyFacts& f, Datum key, float* out) {
+  int key_dims;
+  KeyStatus status = PrepareKey(f, key, out, &key_dims);
+  if (status == KeyStatus::kWrongDims) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("different %s dimensions %d and %d", KeyTypeName(f.key_type), f.key_dims, key_dims)));
+  }
+  return status == KeyStatus::kOk;
+}
+
 kernels::DistanceFn DistanceFor(Metric metric, kernels::CodeFormat storage) {
   const kernels::CodeKernelTable& k = kernels::CodeKernels(storage);
   switch (metric) {
@@ -258,24 +280,7 @@ int CodeWords(KeyType type, kernels::CodeFormat storage, int key_dims) {
   return static_cast<int>(kernels::CodeBytes(storage, static_cast<size_t>(key_dims)) / 4);
 }
 
-int MaxKeyDims(KeyType type, kernels::CodeFormat storage, int m) {
-  int words = MaxCodeWordsForM(m);
-  if (type == KeyType::kBit && storage != kernels::CodeFormat::kF32) return 0;
-  // Codes grow with the dimensions, and never by less than a word per 32
-  // dimensions: the answer lies below words * 32.
-  int lo = 0, hi = words * 32;
-  while (lo < hi) {
-    int mid = lo + (hi - lo + 1) / 2;
-    if (CodeWords(type, storage, mid) <= words) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
-}
-
-void EncodeKey(const IndexFacts& f, const float* prepared, float* code) {
+void EncodeKey(const KeyFacts& f, const float* prepared, float* code) {
   if (f.storage == kernels::CodeFormat::kF32) {
     memcpy(code, prepared, WordBytes(f.code_words));
     return;
@@ -284,10 +289,26 @@ void EncodeKey(const IndexFacts& f, const float* prepared, float* code) {
                   f.metric == Metric::kL1 ? kernels::ErrorNorm::kL1 : kernels::ErrorNorm::kL2, code);
 }
 
-void SetKernels(IndexFacts* f) {
+void SetKernels(KeyFacts* f) {
   f->query_words = WordsFor(f->key_type, f->key_dims);
   f->distance = DistanceFor(f->metric, f->storage);
   f->decode = f->storage == kernels::CodeFormat::kF32 ? nullptr : kernels::CodeKernels(f->storage).decode;
 }
 
-}  // namespace vecann::hnsw
+double OperatorDistance(Metric metric, float internal) {
+  switch (metric) {
+    case Metric::kL2:
+      return std::sqrt(static_cast<double>(internal));
+    case Metric::kInnerProduct:
+    case Metric::kL1:
+    case Metric::kHamming:
+    case Metric::kJaccard:
+    case Metric::kUnknown:
+      return static_cast<double>(internal);
+    case Metric::kCosine:
+      return 1.0 + static_cast<double>(internal);
+  }
+  return static_cast<double>(internal);
+}
+
+}  // namespace vecann::am
