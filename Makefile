@@ -5,7 +5,7 @@
 # The whole test suite, with its own scratch server, is scripts/test.sh.
 
 EXTENSION  = vecann
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 MODULE_big = vecann
 OBJS = \
@@ -37,9 +37,11 @@ OBJS = \
 	src/kernels/quantize.o \
 	src/core/hnsw_build.o \
 	src/core/hnsw_graph.o \
+	src/core/kmeans.o \
 	src/am/keys.o \
 	src/am/corrupted.o \
 	src/am/validate.o \
+	src/am/routine.o \
 	src/hnsw/handler.o \
 	src/hnsw/settings.o \
 	src/hnsw/facts.o \
@@ -53,14 +55,23 @@ OBJS = \
 	src/hnsw/scan.o \
 	src/hnsw/vacuum.o \
 	src/hnsw/cost.o \
-	src/hnsw/check.o
+	src/hnsw/check.o \
+	src/ivfflat/handler.o \
+	src/ivfflat/settings.o \
+	src/ivfflat/facts.o \
+	src/ivfflat/build.o \
+	src/ivfflat/insert.o \
+	src/ivfflat/scan.o \
+	src/ivfflat/vacuum.o \
+	src/ivfflat/cost.o
 
 # The current version's script is generated from sql/vecann.sql; released
 # versions are frozen files, and upgrade scripts lead from each to the next.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.1.0--0.2.0.sql \
+       sql/$(EXTENSION)--0.2.0.sql sql/$(EXTENSION)--0.2.0--0.3.0.sql
 
-REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization pgvector_settings security
+REGRESS = vector_io vector_ops vector_cast vector_agg vector_slice halfvec sparsevec bit hnsw_ddl hnsw_scan hnsw_types hnsw_quantization pgvector_settings ivfflat security
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc -DVECANN_VERSION='"$(EXTVERSION)"'

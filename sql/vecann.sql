@@ -1,6 +1,6 @@
 -- vecann extension script: the `vector`, `halfvec` and `sparsevec` types,
 -- their functions, operators, casts, aggregates and btree opclasses, the
--- distances on `bit`, and the HNSW index. SQL surface compatible with pgvector's.
+-- distances on `bit`, and the HNSW and ivfflat indexes. SQL surface compatible with pgvector's.
 -- Installed as vecann--<version>.sql by the Makefile.
 
 \echo Use "CREATE EXTENSION vecann" to load this file. \quit
@@ -497,7 +497,7 @@ CREATE OPERATOR CLASS vector_l1_ops FOR TYPE vector USING hnsw AS
 
 -- HNSW operator classes for halfvec, sparsevec and bit. The index stores
 -- halfvec and sparsevec keys as float32 and bit keys as packed bits
--- (src/hnsw/keys.cpp); support function 1 names the distance.
+-- (src/am/keys.cpp); support function 1 names the distance.
 CREATE OPERATOR CLASS halfvec_l2_ops FOR TYPE halfvec USING hnsw AS
   OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
   FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
@@ -540,3 +540,37 @@ CREATE FUNCTION hnsw_check(index regclass,
     OUT problems text[])
   AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION hnsw_check(regclass) FROM PUBLIC;
+
+-- ---- ivfflat index access method ----------------------------------------------------
+
+CREATE FUNCTION ivfflat_handler(internal) RETURNS index_am_handler
+  AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD ivfflat TYPE INDEX HANDLER ivfflat_handler;
+COMMENT ON ACCESS METHOD ivfflat IS 'vecann inverted-file index (k-means lists) for approximate nearest-neighbour search';
+
+-- pgvector's ivfflat operator classes, with the hnsw ones' support functions:
+-- 1 the distance, 2 (cosine) normalize first.
+CREATE OPERATOR CLASS vector_l2_ops DEFAULT FOR TYPE vector USING ivfflat AS
+  OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 vector_l2_squared_distance(vector, vector);
+CREATE OPERATOR CLASS vector_ip_ops FOR TYPE vector USING ivfflat AS
+  OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 vector_negative_inner_product(vector, vector);
+CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING ivfflat AS
+  OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+  FUNCTION 1 vector_negative_inner_product(vector, vector),
+  FUNCTION 2 vector_norm(vector);
+CREATE OPERATOR CLASS halfvec_l2_ops FOR TYPE halfvec USING ivfflat AS
+  OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_ip_ops FOR TYPE halfvec USING ivfflat AS
+  OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_cosine_ops FOR TYPE halfvec USING ivfflat AS
+  OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+  FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+  FUNCTION 2 l2_norm(halfvec);
+CREATE OPERATOR CLASS bit_hamming_ops FOR TYPE bit USING ivfflat AS
+  OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+  FUNCTION 1 hamming_distance(bit, bit);

@@ -13,11 +13,13 @@
 // reduced form for the others (float keys only; kernels/quantize.h). The
 // distance between a prepared query and a code is chosen once (DistanceFor)
 // and takes the number of prepared words.
+#include <cfloat>
 #include <cmath>
 
 #include "am/keys.h"
 #include "kernels/bits.h"
 #include "kernels/half.h"
+#include "kernels/lower_bound.h"
 #include "type/halfvec.h"
 #include "type/sparsevec.h"
 #include "type/vector.h"
@@ -26,6 +28,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "utils/lsyscache.h"
+#include "utils/float.h"
 #include "utils/regproc.h"
 #include "utils/varbit.h"
 }
@@ -309,6 +312,40 @@ double OperatorDistance(Metric metric, float internal) {
       return 1.0 + static_cast<double>(internal);
   }
   return static_cast<double>(internal);
+}
+
+double OrderKey(const KeyFacts& f, float distance, float error, float code_norm, double query_norm, bool* recheck) {
+  if (f.storage == kernels::CodeFormat::kF32) {
+    *recheck = false;
+    if (std::isfinite(distance)) return OperatorDistance(f.metric, distance);
+    // A float sum of non-negative terms overflows only past FLT_MAX (less
+    // rounding), which bounds L2 and L1; for the others no bound is known.
+    const double below = 1.0 - 2.0 * (f.query_words + 8) * std::ldexp(1.0, -24);
+    *recheck = true;
+    return f.metric == Metric::kL2   ? std::sqrt(FLT_MAX * below)
+           : f.metric == Metric::kL1 ? FLT_MAX * below
+                                     : -get_float8_infinity();
+  }
+  *recheck = true;
+  kernels::BoundMetric metric;
+  switch (f.metric) {
+    case Metric::kL2:
+      metric = kernels::BoundMetric::kL2;
+      break;
+    case Metric::kL1:
+      metric = kernels::BoundMetric::kL1;
+      break;
+    case Metric::kCosine:
+      metric = kernels::BoundMetric::kCosine;
+      break;
+    case Metric::kInnerProduct:
+      metric = kernels::BoundMetric::kInnerProduct;
+      break;
+    default:
+      return OperatorDistance(f.metric, distance);
+  }
+  return kernels::DistanceLowerBound(metric, distance, error, code_norm, static_cast<size_t>(f.query_words),
+                                     query_norm);
 }
 
 }  // namespace vecann::am

@@ -99,6 +99,17 @@ bool PrepareQuery(const KeyFacts& facts, Datum key, float* out);
 // The value the SQL operator would return for an internal distance.
 double OperatorDistance(Metric metric, float internal);
 
+// The key an index scan orders a row by, in the operator's units, from the
+// internal distance of the row's code and the code's error and norm
+// (kernels::CodeError/CodeNorm; 0 for float32): the operator's distance for
+// float32 codes; for reduced codes a lower bound of the true distance
+// (kernels/lower_bound.h), and *recheck is set so that the executor
+// computes the true one and orders by it. Also a lower bound, to recheck,
+// where a float32 sum overflowed (values near FLT_MAX; the operator sums in
+// double). query_norm is ||query||_2 (for inner-product bounds).
+double OrderKey(const KeyFacts& facts, float distance, float error, float code_norm, double query_norm,
+                bool* recheck);
+
 }  // namespace vecann::am
 
 #endif  // VECANN_AM_KEYS_H_

@@ -10,6 +10,7 @@
 
 #include "core/graph_order.h"
 #include "core/hnsw_build.h"
+#include "am/settings.h"
 #include "hnsw/hnsw.h"
 
 extern "C" {
@@ -353,8 +354,7 @@ IndexBuildResult* Build(Relation heap, Relation index, IndexInfo* info) {
   st.facts = NewFacts(index);
   st.tuple_cxt = AllocSetContextCreate(build_cxt, "vecann hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
   st.in_memory = true;
-  st.threads = build_threads > 0 ? build_threads : Min(max_parallel_maintenance_workers, max_worker_processes) + 1;
-  if (st.threads < 1) st.threads = 1;
+  st.threads = am::BuildThreads();
   st.max_rows = MaxRowsInMemory(static_cast<size_t>(maintenance_work_mem) * 1024, st.facts.code_words, st.facts.m,
                                 st.threads);
   st.table_rows_estimate = heap->rd_rel->reltuples > 0 ? static_cast<size_t>(heap->rd_rel->reltuples) : 0;

@@ -1,5 +1,6 @@
 // The HNSW access method's handler (the IndexAmRoutine Postgres calls through)
 // and its index options, m, ef_construction and quantization.
+#include "am/routine.h"
 #include "am/validate.h"
 #include "hnsw/hnsw.h"
 #include "pg/guard.h"
@@ -7,7 +8,6 @@
 extern "C" {
 #include "access/reloptions.h"
 #include "commands/progress.h"
-#include "commands/vacuum.h"
 }
 
 namespace vecann::hnsw {
@@ -103,48 +103,19 @@ char* AmBuildPhaseName(int64 phase) {
 // hnsw_handler(internal) -> index_am_handler
 VECANN_FUNCTION(hnsw_handler) {
   using namespace vecann::hnsw;
-  IndexAmRoutine* am = makeNode(IndexAmRoutine);
-  am->amstrategies = 0;
-  am->amsupport = 2;  // 1: distance, 2: norm (normalize before indexing, for cosine)
-  am->amoptsprocnum = 0;
-  am->amcanorder = false;
-  am->amcanorderbyop = true;
-  am->amcanbackward = false;
-  am->amcanunique = false;
-  am->amcanmulticol = false;
-  am->amoptionalkey = true;
-  am->amsearcharray = false;
-  am->amsearchnulls = false;
-  am->amstorage = false;
-  am->amclusterable = false;
-  am->ampredlocks = false;
-  am->amcanparallel = false;
-  am->amcaninclude = false;
-  am->amusemaintenanceworkmem = false;
-  am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-  am->amkeytype = InvalidOid;
-
-  am->ambuild = Build;
-  am->ambuildempty = BuildEmpty;
-  am->aminsert = Insert;
-  am->ambulkdelete = BulkDelete;
-  am->amvacuumcleanup = VacuumCleanup;
-  am->amcanreturn = nullptr;
-  am->amcostestimate = CostEstimate;
-  am->amoptions = AmOptions;
-  am->amproperty = nullptr;
-  am->ambuildphasename = AmBuildPhaseName;
-  am->amvalidate = AmValidate;
-  am->amadjustmembers = nullptr;
-  am->ambeginscan = BeginScan;
-  am->amrescan = Rescan;
-  am->amgettuple = GetTuple;
-  am->amgetbitmap = nullptr;
-  am->amendscan = EndScan;
-  am->ammarkpos = nullptr;
-  am->amrestrpos = nullptr;
-  am->amestimateparallelscan = nullptr;
-  am->aminitparallelscan = nullptr;
-  am->amparallelrescan = nullptr;
-  PG_RETURN_POINTER(am);
+  IndexAmRoutine* routine = vecann::am::NewOrderedRoutine();
+  routine->ambuild = Build;
+  routine->ambuildempty = BuildEmpty;
+  routine->aminsert = Insert;
+  routine->ambulkdelete = BulkDelete;
+  routine->amvacuumcleanup = VacuumCleanup;
+  routine->amcostestimate = CostEstimate;
+  routine->amoptions = AmOptions;
+  routine->ambuildphasename = AmBuildPhaseName;
+  routine->amvalidate = AmValidate;
+  routine->ambeginscan = BeginScan;
+  routine->amrescan = Rescan;
+  routine->amgettuple = GetTuple;
+  routine->amendscan = EndScan;
+  PG_RETURN_POINTER(routine);
 }

@@ -23,7 +23,6 @@ int EfSearch();              // vecann.ef_search / hnsw.ef_search, the one set l
 int MaxScanTuples();         // vecann.max_scan_tuples / hnsw.max_scan_tuples, the one set last
 double ScanMemMultiplier();  // hnsw.scan_mem_multiplier
 bool RelaxedOrder();         // hnsw.iterative_scan = relaxed_order
-extern int build_threads;    // vecann.build_threads (-1: from max_parallel_maintenance_workers)
 extern int rerank_candidates;  // vecann.rerank_candidates
 void DefineSettings();
 

@@ -18,7 +18,7 @@
 //              sum overflowed, a lower bound the executor rechecks (RowKey).
 //   f16, bf16, a lower bound of the true distance, from the distance to the
 //   i8         code's reconstruction, the reconstruction error kept in the
-//              code and a margin for float rounding (LowerBound below); the
+//              code and a margin for float rounding (am::OrderKey); the
 //              scan sets xs_recheckorderby, so the executor computes each
 //              row's true distance from the table and returns rows in true
 //              order (its reorder queue holds a row until no later index
@@ -44,6 +44,7 @@
 #include <cfloat>
 #include <cmath>
 
+#include "am/routine.h"
 #include "hnsw/hnsw.h"
 #include "hnsw/pages.h"
 #include "hnsw/search.h"
@@ -125,30 +126,6 @@ struct ScanState {
   OffsetNumber seq_offset;
 };
 
-// A lower bound, in the operator's units, of the true distance of the row
-// whose code is at internal distance `distance` (kernels/lower_bound.h).
-double LowerBound(const ScanState* st, float distance, float error, float code_norm) {
-  kernels::BoundMetric metric;
-  switch (st->facts.metric) {
-    case Metric::kL2:
-      metric = kernels::BoundMetric::kL2;
-      break;
-    case Metric::kL1:
-      metric = kernels::BoundMetric::kL1;
-      break;
-    case Metric::kCosine:
-      metric = kernels::BoundMetric::kCosine;
-      break;
-    case Metric::kInnerProduct:
-      metric = kernels::BoundMetric::kInnerProduct;
-      break;
-    default:
-      return OperatorDistance(st->facts.metric, distance);
-  }
-  return kernels::DistanceLowerBound(metric, distance, error, code_norm, static_cast<size_t>(st->facts.query_words),
-                                     st->query_norm);
-}
-
 void StartRowFetcher(IndexScanDesc scan, ScanState* st) {
   auto* r = static_cast<RowFetcher*>(palloc0(sizeof(RowFetcher)));
   r->fetch = table_index_fetch_begin(scan->heapRelation);
@@ -218,28 +195,13 @@ void CheckRowInTable(IndexScanDesc scan, ScanState* st, const ItemPointerData* h
 // The key a row is ordered by (see Ordering), from its code's internal
 // distance, error and norm; false when the row is not visible (kRerank).
 bool RowKey(IndexScanDesc scan, ScanState* st, float distance, float error, float code_norm, BatchRow* row) {
-  row->recheck = st->ordering == Ordering::kLowerBound;
   switch (st->ordering) {
     case Ordering::kExact:
-      if (!std::isfinite(distance)) {
-        // The float32 distance overflowed (values near FLT_MAX), while the
-        // operator then sums in double: hand the executor a lower bound to
-        // recheck. A float sum of non-negative terms overflows only past
-        // FLT_MAX (less rounding), which bounds L2 and L1; for the others no
-        // bound is known.
-        const double below = 1.0 - 2.0 * (st->facts.query_words + 8) * std::ldexp(1.0, -24);
-        row->recheck = true;
-        row->key = st->facts.metric == Metric::kL2   ? std::sqrt(FLT_MAX * below)
-                   : st->facts.metric == Metric::kL1 ? FLT_MAX * below
-                                                     : -get_float8_infinity();
-        return true;
-      }
-      row->key = OperatorDistance(st->facts.metric, distance);
-      return true;
     case Ordering::kLowerBound:
-      row->key = LowerBound(st, distance, error, code_norm);
+      row->key = am::OrderKey(st->facts, distance, error, code_norm, st->query_norm, &row->recheck);
       return true;
     case Ordering::kRerank:
+      row->recheck = false;
       // The row is read from the table: its TID must lie inside it.
       CheckRowInTable(scan, st, &row->heap_tid);
       if (!TrueDistance(scan, st, &row->heap_tid, &row->key)) return false;
@@ -525,10 +487,7 @@ IndexScanDesc BeginScan(Relation index, int nkeys, int norderbys) {
   auto* st = static_cast<ScanState*>(palloc0(sizeof(ScanState)));
   st->cxt = AllocSetContextCreate(CurrentMemoryContext, "vecann hnsw scan", ALLOCSET_DEFAULT_SIZES);
   scan->opaque = st;
-  // The executor reads the distances of returned rows from these; the AM owns them.
-  scan->xs_orderbyvals = static_cast<Datum*>(palloc0(sizeof(Datum) * (norderbys > 0 ? norderbys : 1)));
-  scan->xs_orderbynulls = static_cast<bool*>(palloc(sizeof(bool) * (norderbys > 0 ? norderbys : 1)));
-  memset(scan->xs_orderbynulls, true, sizeof(bool) * (norderbys > 0 ? norderbys : 1));
+  am::InitOrderByValues(scan, norderbys);
   return scan;
 }
 
@@ -539,10 +498,7 @@ void Rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
   MemoryContext cxt = st->cxt;
   memset(st, 0, sizeof(*st));
   st->cxt = cxt;
-  if (keys && scan->numberOfKeys > 0) memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
-  if (orderbys && scan->numberOfOrderBys > 0) {
-    memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-  }
+  am::CopyScanKeys(scan, keys, orderbys);
 }
 
 bool GetTuple(IndexScanDesc scan, ScanDirection dir) {

@@ -25,19 +25,22 @@
 // and reads only its own name for that setting.
 #include <cstdio>
 
+#include "am/settings.h"
 #include "hnsw/hnsw.h"
 #include "pg/compat.h"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/guc.h"
 }
 
 namespace vecann::hnsw {
 
-int build_threads = -1;
 int rerank_candidates = 100;
 
 namespace {
+
+int build_threads = -1;
 
 // Where a setting's value came from, for "the one set last".
 struct Stamp {
@@ -116,6 +119,20 @@ int MaxScanTuples() { return max_scan_tuples_setting.Current(); }
 double ScanMemMultiplier() { return scan_mem_multiplier; }
 bool RelaxedOrder() { return iterative_scan == kRelaxedOrder; }
 
+}  // namespace vecann::hnsw
+
+namespace vecann::am {
+
+int BuildThreads() {
+  int threads =
+      hnsw::build_threads > 0 ? hnsw::build_threads : Min(max_parallel_maintenance_workers, max_worker_processes) + 1;
+  return threads < 1 ? 1 : threads;
+}
+
+}  // namespace vecann::am
+
+namespace vecann::hnsw {
+
 void DefineSettings() {
   DefineTwoNames<&ef_search_setting>("vecann.ef_search", "hnsw.ef_search",
                                      "Size of the candidate list of an HNSW index scan.",
@@ -153,7 +170,7 @@ void DefineSettings() {
   // sets their number; the default follows settings every role may raise,
   // so Build() caps it by max_worker_processes, which only the server's
   // configuration sets.
-  DefineCustomIntVariable("vecann.build_threads", "Threads that build an HNSW graph in memory.",
+  DefineCustomIntVariable("vecann.build_threads", "Threads that build an index in memory (an HNSW graph, ivfflat's k-means).",
                           "-1 uses max_parallel_maintenance_workers + 1, at most max_worker_processes + 1.",
                           &build_threads, -1, -1, 64, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("vecann.rerank_candidates",

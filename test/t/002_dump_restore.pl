@@ -57,6 +57,8 @@ $node->safe_psql('src', qq{
   CREATE INDEX items_ip ON items USING hnsw (embedding vector_ip_ops) WITH (m = 8, ef_construction = 40);
   CREATE INDEX items_cos ON items USING hnsw (embedding vector_cosine_ops);
   CREATE INDEX items_expr ON items USING hnsw ((anydim::vector(8)) vector_l2_ops) WHERE id % 3 <> 0;
+  CREATE INDEX items_ivf ON items USING ivfflat ((embedding::halfvec(8)) halfvec_cosine_ops)
+    WITH (lists = 20, quantization = 'f16');
   CREATE INDEX items_btree ON items (embedding);
   ANALYZE items;
 });
@@ -89,13 +91,18 @@ my %knn = (
   'ip' => knn_sql('<#>'),
   'cosine' => knn_sql('<=>'),
   'l2 with a filter' => knn_sql('<->', 'WHERE category = 3'),
+  'ivfflat halfvec cosine' => 'SELECT ' . join(" || ' ; ' || ",
+    map { "array_to_string(ARRAY(SELECT id FROM items ORDER BY embedding::halfvec(8) <=> ($_)::halfvec(8) LIMIT 7), ',')" }
+      @queries),
 );
 my $explain_sql = q{EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[1,2,3,4,5,6,7,8]' LIMIT 5};
-# The index answers: the longest candidate list makes its scan exact on this small
-# table, where the planner would then rightly prefer a sequential scan.
-my $by_index = 'SET enable_seqscan = off; SET vecann.ef_search = 1000; ';
+# The index answers: the longest candidate list (every list, for ivfflat) makes its
+# scan exact on this small table, where the planner would then rightly prefer a
+# sequential scan.
+my $by_index = 'SET enable_seqscan = off; SET vecann.ef_search = 1000; SET ivfflat.probes = 20; ';
 my $exact = 'SET enable_indexscan = off; SET enable_bitmapscan = off; ';
-my %knn_index = ('l2' => 'items_l2', 'ip' => 'items_ip', 'cosine' => 'items_cos', 'l2 with a filter' => 'items_l2');
+my %knn_index = ('l2' => 'items_l2', 'ip' => 'items_ip', 'cosine' => 'items_cos', 'l2 with a filter' => 'items_l2',
+                 'ivfflat halfvec cosine' => 'items_ivf');
 
 my %before;
 $before{data} = $node->safe_psql('src', $data_sql);

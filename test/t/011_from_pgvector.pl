@@ -1,7 +1,8 @@
 # Moving from pgvector: a database dumped by pg_dump 15 from pgvector 0.8.6
 # (test/t/data/pgvector-0.8.6.{sql,dump}, plain and custom format: vector,
 # halfvec, sparsevec, bit and vector[] columns, NULLs, HNSW indexes of every
-# operator class, with options, an expression and a partial index, a view and
+# operator class, with options, an expression and a partial index, ivfflat
+# indexes (halfvec, an expression, lists), a view and
 # a function using the operators, a column comment) restores into vecann
 # with the README's recipe: CREATE EXTENSION vecann first, then the dump
 # without pgvector's own CREATE EXTENSION and COMMENT ON EXTENSION.
@@ -85,6 +86,8 @@ my %knn = (
   items_sparse => [ 'sparse <-> q', q{'{1:3,3:0.5}/5'::sparsevec} ],
   items_hamming => [ 'bits <~> q', q{'10101010'::bit(8)} ],
   items_jaccard => [ 'bits <%> q', q{'10101010'::bit(8)} ],
+  items_ivf_half => [ 'half <=> q', q{'[0.1,0.7,0.5]'::halfvec} ],
+  items_ivf_expr => [ 'embedding::halfvec(3) <-> q', q{'[0.3,-0.2,0.9]'::halfvec} ],
 );
 
 for my $db ('plain_db', 'custom_db') {
@@ -107,9 +110,14 @@ for my $db ('plain_db', 'custom_db') {
       SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
       WHERE i.indrelid = 'items'::regclass AND a.amname = 'hnsw' AND i.indisvalid}),
     '10', "$db: ten valid hnsw indexes");
+  is($node->safe_psql($db, q{
+      SELECT string_agg(c.relname || ' ' || array_to_string(c.reloptions, ','), '; ' ORDER BY c.relname)
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+      WHERE i.indrelid = 'items'::regclass AND a.amname = 'ivfflat' AND i.indisvalid}),
+    'items_ivf_expr lists=10; items_ivf_half lists=5', "$db: two valid ivfflat indexes, with their lists");
   is($node->safe_psql($db, q{SELECT reloptions FROM pg_class WHERE relname = 'items_cos'}),
     '{m=8,ef_construction=32}', "$db: index options");
-  for my $index (sort(keys %knn), 'items_partial') {
+  for my $index (grep(!/_ivf_/, sort keys %knn), 'items_partial') {
     my $check = $node->safe_psql($db, "SELECT nodes, unreachable_nodes, missing_rows, problems FROM hnsw_check('$index')");
     my $nodes = $index eq 'items_partial' ? 250 : 500;
     is($check, "$nodes|0|0|{}", "$db: hnsw_check($index)");
@@ -122,7 +130,7 @@ for my $db ('plain_db', 'custom_db') {
     like($plan, qr/Index Scan using $index on items/, "$db: $index serves ORDER BY $order");
     # The distances of the index's 10 rows are the exact 10 smallest (ties
     # make ids ambiguous, distances not).
-    my $got = $node->safe_psql($db, "SET enable_seqscan = off; SET hnsw.ef_search = 400;
+    my $got = $node->safe_psql($db, "SET enable_seqscan = off; SET hnsw.ef_search = 400; SET ivfflat.probes = 10;
       SELECT array_agg(d ORDER BY n) FROM (SELECT $expr AS d, row_number() OVER () AS n
         FROM (SELECT * FROM items ORDER BY $expr LIMIT 10) s) t");
     my $want = $node->safe_psql($db, "SELECT array_agg(d ORDER BY d) FROM (SELECT d FROM

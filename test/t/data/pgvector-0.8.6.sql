@@ -2,7 +2,7 @@
 -- PostgreSQL database dump
 --
 
-\restrict Rwkxvur1Th8fKQmpW9mo8EOLRgNwkLfcLsP11HFsP3wq9lM2X5rGnM4mdmYrKt8
+\restrict lVH4zu7eCCEC1S0nt9XWoQquMtmRGVsEAhoPU3R9lfZ3l5QzTFmhMcpa09tFxgI
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -631,6 +631,20 @@ CREATE INDEX items_ip ON public.items USING hnsw (embedding public.vector_ip_ops
 
 
 --
+-- Name: items_ivf_expr; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX items_ivf_expr ON public.items USING ivfflat (((embedding)::public.halfvec(3)) public.halfvec_l2_ops) WITH (lists='10');
+
+
+--
+-- Name: items_ivf_half; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX items_ivf_half ON public.items USING ivfflat (half public.halfvec_cosine_ops) WITH (lists='5');
+
+
+--
 -- Name: items_jaccard; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -669,5 +683,5 @@ CREATE INDEX items_sparse ON public.items USING hnsw (sparse public.sparsevec_l2
 -- PostgreSQL database dump complete
 --
 
-\unrestrict Rwkxvur1Th8fKQmpW9mo8EOLRgNwkLfcLsP11HFsP3wq9lM2X5rGnM4mdmYrKt8
+\unrestrict lVH4zu7eCCEC1S0nt9XWoQquMtmRGVsEAhoPU3R9lfZ3l5QzTFmhMcpa09tFxgI
 
