@@ -48,7 +48,8 @@ struct ScanState {
   bool query_is_null;
   float* query;
   double query_norm;
-  int* list_order;  // lists by centroid distance
+  int* list_order;  // lists by centroid distance, ordered up to lists_read + probes
+  float* list_distance;  // per list, the query's distance to its centroid
   int lists_read;
   int lists_limit;  // lists this scan may read
   int probes;       // lists per batch
@@ -57,10 +58,25 @@ struct ScanState {
   int count;
   int pos;
   int returnable;  // rows[pos .. returnable) may be returned before the next batch
+  int sorted_end;  // rows[pos .. sorted_end) are in order and precede the others
   double last_key;
   bool relaxed_order;
   BufferAccessStrategy strategy;
 };
+
+bool RowLess(const Row& a, const Row& b) {
+  return a.key < b.key || (a.key == b.key && ItemPointerCompare(const_cast<ItemPointer>(&a.heap_tid),
+                                                                const_cast<ItemPointer>(&b.heap_tid)) < 0);
+}
+
+// Puts the smallest mid - begin elements of [begin, end) in order at the
+// front: a query needs only the first few of its candidates in order (a
+// LIMIT), so the rest is not sorted until it is asked for.
+template <typename T, typename Less>
+void OrderPrefix(T* begin, T* mid, T* end, Less less) {
+  if (mid < end) std::nth_element(begin, mid, end, less);
+  std::sort(begin, mid, less);
+}
 
 void AddRow(ScanState* st, const Row& row) {
   if (st->count == st->rows_capacity) {
@@ -135,21 +151,18 @@ void StartScan(IndexScanDesc scan, ScanState* st) {
   double sum = 0;
   for (int i = 0; i < f.query_words; ++i) sum += static_cast<double>(st->query[i]) * st->query[i];
   st->query_norm = std::sqrt(sum) * (1 + 1e-9);
-  auto* d = static_cast<float*>(palloc(sizeof(float) * f.lists));
+  float* d = st->list_distance = static_cast<float*>(palloc(sizeof(float) * f.lists));
   CentroidDistances(index, f, st->query, d);
   for (int j = 0; j < f.lists; ++j) {
     if (std::isnan(d[j])) d[j] = get_float4_infinity();
   }
-  std::sort(st->list_order, st->list_order + f.lists,
-            [d](int a, int b) { return d[a] < d[b] || (d[a] == d[b] && a < b); });
-  pfree(d);
   st->probes = std::min(Probes(), f.lists);
   st->lists_limit = std::min(f.lists, std::max(st->probes, MaxProbes()));
   if (st->probes > f.lists / 4) st->strategy = GetAccessStrategy(BAS_BULKREAD);
 }
 
-// Reads the next batch of lists into the rows not yet returned and orders
-// them; false when there is nothing left to return. Unless the order is
+// Reads the next batch of lists into the rows not yet returned (GetTuple
+// orders them as it returns them); false when there is nothing left to return. Unless the order is
 // relaxed, only the nearer half of them may be returned before the next
 // batch is read (returnable): a list is not a ball around the query, and the
 // far members of the lists read so far are often farther than rows of the
@@ -164,12 +177,14 @@ bool NextBatch(IndexScanDesc scan, ScanState* st) {
   int before = st->count;
   while (st->count == before && st->lists_read < st->lists_limit) {
     int end = std::min(st->lists_limit, st->lists_read + st->probes);
+    if (!st->query_is_null) {
+      const float* d = st->list_distance;
+      OrderPrefix(st->list_order + st->lists_read, st->list_order + end, st->list_order + st->facts.lists,
+                  [d](int a, int b) { return d[a] < d[b] || (d[a] == d[b] && a < b); });
+    }
     for (; st->lists_read < end; ++st->lists_read) ReadList(scan->indexRelation, st, st->list_order[st->lists_read]);
   }
-  std::sort(st->rows, st->rows + st->count, [](const Row& a, const Row& b) {
-    return a.key < b.key || (a.key == b.key && ItemPointerCompare(const_cast<ItemPointer>(&a.heap_tid),
-                                                                  const_cast<ItemPointer>(&b.heap_tid)) < 0);
-  });
+  st->sorted_end = 0;
   bool more_lists = st->lists_read < st->lists_limit;
   st->returnable = st->relaxed_order || st->query_is_null || !more_lists ? st->count : (st->count + 1) / 2;
   return st->count > 0;
@@ -215,6 +230,12 @@ bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
     pgstat_count_index_scan(scan->indexRelation);
   }
   bool found = st->pos < st->returnable || NextBatch(scan, st);
+  if (found && st->pos == st->sorted_end) {
+    // Order the next rows: twice as many as so far, at least 16.
+    int want = std::min(st->returnable, st->pos + std::max(16, st->sorted_end));
+    OrderPrefix(st->rows + st->pos, st->rows + want, st->rows + st->count, RowLess);
+    st->sorted_end = want;
+  }
   MemoryContextSwitchTo(old);
   if (!found) return false;
   const Row& row = st->rows[st->pos++];
