@@ -167,11 +167,11 @@ void FlushChunk(BuildState* st) {
   Buffer buf = InvalidBuffer;
   int buf_list = -1;
   for (size_t k = 0; k < n; ++k) {
-    if ((k & 1023) == 0) CHECK_FOR_INTERRUPTS();
     uint32 i = order[k];
     int list = static_cast<int>(st->chunk_lists[i]);
     if (list != buf_list) {
       if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
+      CHECK_FOR_INTERRUPTS();  // no buffer locked (a lock holds interrupts off)
       if (st->last[list] == InvalidBlockNumber) {
         buf = NewPage(st->index, kPageList);
         st->first[list] = st->last[list] = BufferGetBlockNumber(buf);
@@ -191,6 +191,11 @@ void FlushChunk(BuildState* st) {
       UnlockReleaseBuffer(buf);
       buf = next;
       st->last[list] = BufferGetBlockNumber(buf);
+      // No other backend reads the index while it is built: unlock the new
+      // page for a moment, so that a cancel is seen once per page.
+      LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+      CHECK_FOR_INTERRUPTS();
+      LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
       if (PageAddItem(BufferGetPage(buf), reinterpret_cast<Item>(item), item_size, InvalidOffsetNumber, false,
                       false) == InvalidOffsetNumber) {
         elog(ERROR, "ivfflat list tuple of %zu bytes does not fit an empty page", item_size);
@@ -257,14 +262,17 @@ void WriteMetaPage(Relation index, ForkNumber fork, const IndexFacts& f, bool wa
   UnlockReleaseBuffer(buf);
 }
 
-// Bytes a row takes in a chunk: its prepared key, TID and list.
-size_t RowBytes(const IndexFacts& f) { return WordBytes(f.query_words) + sizeof(ItemPointerData) + sizeof(uint32_t); }
+// Bytes a row takes in a chunk: its prepared key, TID, list and place in
+// FlushChunk's order.
+size_t RowBytes(const IndexFacts& f) {
+  return WordBytes(f.query_words) + sizeof(ItemPointerData) + 2 * sizeof(uint32_t);
+}
 
 // Chunk arrays for `rows` rows (at least 1024).
 void AllocChunk(BuildState* st, size_t rows) {
   const IndexFacts& f = st->facts;
   st->chunk_cap = std::max<size_t>(1024, rows);
-  st->chunk_cap = std::min(st->chunk_cap, MaxAllocHugeSize / WordBytes(f.query_words));
+  st->chunk_cap = std::min({st->chunk_cap, MaxAllocHugeSize / WordBytes(f.query_words), size_t{UINT32_MAX}});
   st->chunk = static_cast<float*>(MemoryContextAllocHuge(CurrentMemoryContext, st->chunk_cap * WordBytes(f.query_words)));
   st->chunk_tids =
       static_cast<ItemPointerData*>(MemoryContextAllocHuge(CurrentMemoryContext, st->chunk_cap * sizeof(ItemPointerData)));
@@ -279,7 +287,7 @@ void ChooseCentroids(BuildState* st, Relation heap, IndexInfo* info, size_t budg
   size_t lists = static_cast<size_t>(f.lists);
   // What k-means needs besides the sample: its centroids, their previous
   // positions and a few words per sampled row (kmeans.h).
-  size_t fixed = lists * kdim * 8 + lists * 16;
+  size_t fixed = lists * kdim * 8 + lists * WordBytes(f.query_words) + lists * 16;
   size_t per_sample = kdim * 4 + 16;
   if (fixed + per_sample * std::min<size_t>(lists, 1024) > budget) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -289,8 +297,12 @@ void ChooseCentroids(BuildState* st, Relation heap, IndexInfo* info, size_t budg
   st->sample_cap = std::min(lists * kSamplePerList, (budget - fixed) / per_sample);
   st->sample_cap = std::min(st->sample_cap, MaxAllocHugeSize / (kdim * 4));
   st->sample = static_cast<float*>(MemoryContextAllocHuge(CurrentMemoryContext, st->sample_cap * kdim * 4));
-  // The rest holds rows (and their lists, at assignment): all of them if they fit.
-  AllocChunk(st, (budget - fixed - per_sample * st->sample_cap) / RowBytes(f));
+  // The rest holds rows (and their lists, at assignment): all of them if they
+  // fit, sized by the table's row estimate when it has one.
+  size_t room = (budget - fixed - per_sample * st->sample_cap) / RowBytes(f);
+  double estimate = heap->rd_rel->reltuples;
+  if (estimate >= 0) room = std::min(room, static_cast<size_t>(estimate * 1.1) + 1024);
+  AllocChunk(st, room);
   st->in_memory = true;
   pg_prng_seed(&st->rng, kSampleSeed);
   st->heap_tuples = table_index_build_scan(heap, st->index, info, true, true, SampleCallback, st, nullptr);

@@ -15,6 +15,7 @@
 
 extern "C" {
 #include "optimizer/optimizer.h"
+#include "storage/bufmgr.h"
 #include "utils/selfuncs.h"
 }
 
@@ -33,7 +34,14 @@ void CostEstimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* s
     return;
   }
   Relation rel = index_open(index->indexoid, NoLock);
+  // The lists the index has (an unlogged index reset by a crash has one;
+  // ALTER INDEX SET (lists) changes only the next build), else the option.
   int lists = GetLists(rel);
+  if (RelationGetNumberOfBlocks(rel) > 0) {
+    IndexFacts facts;
+    ReadFacts(rel, &facts);
+    lists = facts.lists;
+  }
   int dims = TupleDescAttr(RelationGetDescr(rel), 0)->atttypmod;
   index_close(rel, NoLock);
   if (dims < 1) dims = 128;

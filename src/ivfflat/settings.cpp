@@ -5,9 +5,10 @@
 //   ivfflat.max_probes      most lists a scan reads when it goes on
 // vecann's scans always go on past ivfflat.probes when a query needs more
 // rows (a LIMIT above what the probed lists hold, or a WHERE that rejects
-// rows), up to ivfflat.max_probes lists, so `off` cannot return too few rows:
-// under `off` the rows found later are returned in distance order, and one
-// closer than a row already returned is skipped; `relaxed_order` returns it
+// rows), up to ivfflat.max_probes lists, where pgvector's `off` stops. Under
+// `off` the rows found later come in distance order; one closer than a row
+// the first lists returned is skipped (and, for inner product, which gives
+// no bound, one closer than any row returned); `relaxed_order` returns it
 // too, out of order, as pgvector does (see scan.cpp).
 // As for hnsw.*, a name another library (pgvector's, loaded first) already
 // defines is left to it.
