@@ -34,6 +34,7 @@ from psycopg.pq import Format
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datasets  # noqa: E402
 import hnswlib_ref  # noqa: E402
+import ivf  # noqa: E402
 import writes  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -984,6 +985,7 @@ def main():
                     help="ef_search values to run pgbench at ('all' or a comma list)")
 
     writes.add_parser(sub, common)
+    ivf.add_parser(sub, common)
 
     args = ap.parse_args()
     if args.cmd == "exact" and args.rows <= 0:
@@ -1026,6 +1028,8 @@ def main():
             out = cmd_exact(args, targets)
         elif args.cmd == "ann":
             out = cmd_ann(args, targets)
+        elif args.cmd == "ivf":
+            out = ivf.cmd_ivf(args, targets, sys.modules[__name__])
         else:
             out = writes.cmd_writes(args, targets, sys.modules[__name__])
         for t in targets:

@@ -20,7 +20,7 @@ ROWS = 3000
 # so small a table, so sequential scans are disabled to make the index answer.
 # Plans are checked under the default settings: there the planner picks the
 # index by itself.
-INDEX_SETTINGS = {"vecann.ef_search": "400", "enable_seqscan": "off"}
+INDEX_SETTINGS = {"vecann.ef_search": "400", "ivfflat.probes": "10", "enable_seqscan": "off"}
 
 
 def server_params():

@@ -1,7 +1,7 @@
 """vecann through SQLAlchemy (1.4, ORM, psycopg2 driver), the way a user
 without pgvector's helper package writes it: a UserDefinedType `Vector` with
 bind/result processors and distance methods, a declarative model whose HNSW
-indexes are declared with Index(..., postgresql_using='hnsw',
+and ivfflat indexes are declared with Index(..., postgresql_using='hnsw' or 'ivfflat',
 postgresql_with=..., postgresql_ops=...) and created by metadata.create_all(),
 and nearest-neighbour queries written as
 select(Item).order_by(Item.embedding.op('<->')(q)).limit(k).
@@ -77,6 +77,8 @@ class Item(Base):
                  postgresql_ops={"embedding": "vector_l2_ops"}),
         sa.Index("items_embedding_cos_idx", "embedding", postgresql_using="hnsw",
                  postgresql_ops={"embedding": "vector_cosine_ops"}),
+        sa.Index("items_embedding_ip_ivf", "embedding", postgresql_using="ivfflat",
+                 postgresql_with={"lists": 10}, postgresql_ops={"embedding": "vector_ip_ops"}),
     )
 
 
@@ -123,6 +125,7 @@ def test_create_all_made_the_hnsw_indexes(engine):
     # vector_l2_ops is the default operator class, so the definition omits it.
     assert "USING hnsw (embedding) WITH (m='16', ef_construction='64')" in defs["items_embedding_idx"]
     assert "USING hnsw (embedding vector_cosine_ops)" in defs["items_embedding_cos_idx"]
+    assert "USING ivfflat (embedding vector_ip_ops) WITH (lists='10')" in defs["items_embedding_ip_ivf"]
 
 
 def test_round_trip_null_array_large(engine):
@@ -173,12 +176,14 @@ def capture_sql(engine):
     return sent, lambda: sa.event.remove(engine, "before_cursor_execute", before)
 
 
-@pytest.mark.parametrize("metric,index", [("l2", "items_embedding_idx"), ("cosine", "items_embedding_cos_idx")])
+@pytest.mark.parametrize("metric,index", [("l2", "items_embedding_idx"), ("cosine", "items_embedding_cos_idx"),
+                                          ("ip", "items_embedding_ip_ivf")])
 def test_nearest_neighbours_through_the_orm(engine, items, metric, index):
     queries = make_vectors(rows=4, seed=42)
     with Session(engine) as session:
         def knn(q):
-            distance = Item.embedding.op("<->")(q) if metric == "l2" else Item.embedding.cosine_distance(q)
+            distance = (Item.embedding.op("<->")(q) if metric == "l2" else Item.embedding.cosine_distance(q)
+                        if metric == "cosine" else Item.embedding.max_inner_product(q))
             return sa.select(Item).order_by(distance).limit(10)
 
         sent, stop = capture_sql(engine)

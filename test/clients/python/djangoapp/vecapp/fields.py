@@ -1,7 +1,8 @@
 """Django support for vecann's `vector` type, written as a user without
 pgvector's helper package would: a VectorField (numpy float32 arrays), distance
-expressions for annotate()/order_by(), and HnswIndex, an index class that
-migrations can create (USING hnsw ... WITH (m = ..., ef_construction = ...)).
+expressions for annotate()/order_by(), and HnswIndex and IvfflatIndex, index
+classes that migrations can create (USING hnsw ... WITH (m = ...,
+ef_construction = ...); USING ivfflat ... WITH (lists = ...)).
 """
 import numpy as np
 import psycopg2.extensions
@@ -127,3 +128,22 @@ class HnswIndex(PostgresIndex):
         if self.ef_construction is not None:
             params.append(f"ef_construction = {int(self.ef_construction)}")
         return params
+
+
+class IvfflatIndex(PostgresIndex):
+    """CREATE INDEX ... USING ivfflat (field opclass) WITH (lists = ...)."""
+
+    suffix = "ivfflat"
+
+    def __init__(self, *expressions, lists=None, **kwargs):
+        self.lists = lists
+        super().__init__(*expressions, **kwargs)
+
+    def deconstruct(self):
+        path, args, kwargs = super().deconstruct()
+        if self.lists is not None:
+            kwargs["lists"] = self.lists
+        return path, args, kwargs
+
+    def get_with_params(self):
+        return [] if self.lists is None else [f"lists = {int(self.lists)}"]

@@ -1,9 +1,9 @@
 """The test app's model: an item with an embedding, a vector[] history, a
-2,000-dimension vector and a category, and its HNSW index declared in Meta."""
+2,000-dimension vector and a category, and its HNSW and ivfflat indexes declared in Meta."""
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from .fields import HnswIndex, VectorField
+from .fields import HnswIndex, IvfflatIndex, VectorField
 
 
 class Item(models.Model):
@@ -16,4 +16,6 @@ class Item(models.Model):
         indexes = [
             HnswIndex(name="item_embedding_l2_hnsw", fields=["embedding"], opclasses=["vector_l2_ops"],
                       m=16, ef_construction=64),
+            IvfflatIndex(name="item_embedding_ip_ivfflat", fields=["embedding"], opclasses=["vector_ip_ops"],
+                         lists=10),
         ]

@@ -41,6 +41,7 @@ class VectorTests(TestCase):
             defs = dict(cursor.fetchall())
         self.assertIn("USING hnsw (embedding) WITH (m='16', ef_construction='64')", defs["item_embedding_l2_hnsw"])
         self.assertIn("USING hnsw (embedding vector_cosine_ops)", defs["item_embedding_cos_hnsw"])
+        self.assertIn("USING ivfflat (embedding vector_ip_ops) WITH (lists='10')", defs["item_embedding_ip_ivfflat"])
 
     def test_values_read_back_exactly(self):
         got = list(Item.objects.order_by("id").values_list("embedding", flat=True))
@@ -77,6 +78,9 @@ class VectorTests(TestCase):
 
     def test_nearest_neighbours_cosine(self):
         self.check_knn(CosineDistance, "cosine", "item_embedding_cos_hnsw")
+
+    def test_nearest_neighbours_inner_product_ivfflat(self):
+        self.check_knn(MaxInnerProduct, "ip", "item_embedding_ip_ivfflat")
 
     def test_annotate_filter_and_distance(self):
         q = make_vectors(rows=1, seed=53)[0]

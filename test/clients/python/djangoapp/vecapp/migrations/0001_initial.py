@@ -1,5 +1,5 @@
 """Creates the vecann extension, the Item table, an HNSW index through the
-HnswIndex class (AddIndex) and a cosine HNSW index through RunSQL."""
+HnswIndex and IvfflatIndex classes (AddIndex) and a cosine HNSW index through RunSQL."""
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
@@ -33,6 +33,11 @@ class Migration(migrations.Migration):
             model_name="item",
             index=vecapp.fields.HnswIndex(ef_construction=64, fields=["embedding"], m=16,
                                           name="item_embedding_l2_hnsw", opclasses=["vector_l2_ops"]),
+        ),
+        migrations.AddIndex(
+            model_name="item",
+            index=vecapp.fields.IvfflatIndex(fields=["embedding"], lists=10, name="item_embedding_ip_ivfflat",
+                                             opclasses=["vector_ip_ops"]),
         ),
         migrations.RunSQL(
             "CREATE INDEX item_embedding_cos_hnsw ON vecapp_item USING hnsw (embedding vector_cosine_ops)",
