@@ -25,7 +25,7 @@ void Sweep(IndexVacuumInfo* info, IndexBulkDeleteResult* stats, IndexBulkDeleteC
   OffsetNumber dead[MaxOffsetNumber];
   double tuples = 0;
   for (BlockNumber block = kFirstCentroidBlock + f.centroid_pages; block < nblocks; ++block) {
-    vacuum_delay_point();
+    pg::VacuumDelayPoint();
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
     LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
