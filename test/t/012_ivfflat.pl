@@ -21,7 +21,9 @@ use Test::More;
 
 my $dims = 16;
 my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
+# Data checksums off (18's initdb turns them on unless told not to), so that
+# the corrupt pages below reach the index's own checks.
+$primary->init(allows_streaming => 1, $primary->pg_version >= 18 ? (extra => ['--no-data-checksums']) : ());
 $primary->append_conf('postgresql.conf', "max_wal_senders = 4\nwal_keep_size = 256MB\n");
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION vecann');
