@@ -40,6 +40,18 @@ void InitOrderByValues(IndexScanDesc scan, int norderbys) {
   memset(scan->xs_orderbynulls, true, sizeof(bool) * n);
 }
 
+void BeginGetTuple(IndexScanDesc scan, ScanDirection dir, const char* am) {
+  if (scan->numberOfOrderBys == 0) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("an %s index can only be scanned with ORDER BY a distance operator", am)));
+  }
+  if (!ScanDirectionIsForward(dir)) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s index scans go forward only", am)));
+  }
+  scan->xs_recheck = false;
+  scan->xs_recheckorderby = false;
+}
+
 void CopyScanKeys(IndexScanDesc scan, ScanKey keys, ScanKey orderbys) {
   if (keys && scan->numberOfKeys > 0) memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
   if (orderbys && scan->numberOfOrderBys > 0) {

@@ -22,6 +22,11 @@ IndexAmRoutine* NewOrderedRoutine();
 // method owns them), as NULLs.
 void InitOrderByValues(IndexScanDesc scan, int norderbys);
 
+// What every amgettuple call checks first: an ORDER BY distance to serve and
+// a forward scan (errors naming the access method `am` otherwise); clears
+// the recheck flags.
+void BeginGetTuple(IndexScanDesc scan, ScanDirection dir, const char* am);
+
 // Copies a rescan's keys and ORDER BY keys into the scan.
 void CopyScanKeys(IndexScanDesc scan, ScanKey keys, ScanKey orderbys);
 

@@ -503,15 +503,7 @@ void Rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 
 bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
   auto* st = static_cast<ScanState*>(scan->opaque);
-  if (scan->numberOfOrderBys == 0) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("an hnsw index can only be scanned with ORDER BY a distance operator")));
-  }
-  if (!ScanDirectionIsForward(dir)) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("hnsw index scans go forward only")));
-  }
-  scan->xs_recheck = false;
-  scan->xs_recheckorderby = false;
+  am::BeginGetTuple(scan, dir, "hnsw");
   if (st->done) return false;
 
   MemoryContext old = MemoryContextSwitchTo(st->cxt);

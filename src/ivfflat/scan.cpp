@@ -68,8 +68,9 @@ struct ScanState {
   bool bounded;  // the metric gives bounds (not inner product)
   double bound;
   int max_rows;  // rows a scan holds before it gives up waiting for the bound
-  uint8* visited;  // bitmap of list pages read, nvisited bits
-  BlockNumber nvisited;
+  uint8* visited;  // bitmap of list pages read, visited_bits bits
+  BlockNumber visited_bits;
+  BlockNumber nblocks;  // the index's size as last read (CheckListBlock reads it again when it grew)
   BufferAccessStrategy strategy;
 };
 
@@ -125,14 +126,15 @@ double ListBound(const ScanState* st, float d, float d0) {
   return st->facts.metric == Metric::kCosine ? b * b / 2 : b;
 }
 
-// Marks a list page read; errors when it was read before (two lists sharing
+// Marks a list page read (a checked block: below the index's size as last
+// read); errors when it was read before (two lists sharing
 // pages, or a cycle), so a corrupt index cannot return a row twice.
 void MarkVisited(Relation index, ScanState* st, BlockNumber block) {
-  if (block >= st->nvisited) {  // the index grew (an insert's new page)
-    BlockNumber n = Max(block + 1, RelationGetNumberOfBlocks(index));
+  if (block >= st->visited_bits) {  // the index grew (an insert's new page)
+    BlockNumber n = Max(block + 1, st->nblocks);
     st->visited = static_cast<uint8*>(repalloc_huge(st->visited, (n + 7) / 8));
-    memset(st->visited + (st->nvisited + 7) / 8, 0, (n + 7) / 8 - (st->nvisited + 7) / 8);
-    st->nvisited = n;
+    memset(st->visited + (st->visited_bits + 7) / 8, 0, (n + 7) / 8 - (st->visited_bits + 7) / 8);
+    st->visited_bits = n;
   }
   uint8 bit = static_cast<uint8>(1u << (block % 8));
   if (st->visited[block / 8] & bit) {
@@ -145,7 +147,7 @@ void MarkVisited(Relation index, ScanState* st, BlockNumber block) {
 // share lock: a few distances per item, no allocation).
 void ReadList(Relation index, ScanState* st, int list) {
   const IndexFacts& f = st->facts;
-  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+  BlockNumber& nblocks = st->nblocks;  // the index's size as last read (grows)
   BlockNumber cblock = CentroidBlock(f, list);
   if (cblock >= nblocks) ReportCorrupted(index, "metapage", "Centroid page %u lies past the index's end.", cblock);
   Buffer cbuf = ReadBuffer(index, cblock);
@@ -210,9 +212,10 @@ void StartScan(IndexScanDesc scan, ScanState* st) {
   }
   st->bound = -get_float8_infinity();
   st->max_rows = static_cast<int>(std::min<double>(std::max(65536.0, work_mem * 1024.0 / sizeof(Row)), 1 << 30));
-  st->nvisited = RelationGetNumberOfBlocks(index);
-  st->visited = static_cast<uint8*>(MemoryContextAllocHuge(CurrentMemoryContext, (st->nvisited + 7) / 8));
-  memset(st->visited, 0, (st->nvisited + 7) / 8);
+  st->nblocks = RelationGetNumberOfBlocks(index);
+  st->visited_bits = st->nblocks;
+  st->visited = static_cast<uint8*>(MemoryContextAllocHuge(CurrentMemoryContext, (st->nblocks + 7) / 8));
+  memset(st->visited, 0, (st->nblocks + 7) / 8);
   if (st->query_is_null) {
     // Every row, list by list, in no order: one list at a time.
     st->probes = 1;
@@ -316,15 +319,7 @@ void Rescan(IndexScanDesc scan, ScanKey keys, int, ScanKey orderbys, int) {
 
 bool GetTuple(IndexScanDesc scan, ScanDirection dir) {
   auto* st = static_cast<ScanState*>(scan->opaque);
-  if (scan->numberOfOrderBys == 0) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("an ivfflat index can only be scanned with ORDER BY a distance operator")));
-  }
-  if (!ScanDirectionIsForward(dir)) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("ivfflat index scans go forward only")));
-  }
-  scan->xs_recheck = false;
-  scan->xs_recheckorderby = false;
+  am::BeginGetTuple(scan, dir, "ivfflat");
   MemoryContext old = MemoryContextSwitchTo(st->cxt);
   if (!st->started) {
     st->started = true;
